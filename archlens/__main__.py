@@ -1,0 +1,5 @@
+"""``python -m archlens``."""
+
+from archlens.cli import run
+
+run()

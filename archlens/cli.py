@@ -1,0 +1,207 @@
+"""The ``archlens`` command line: thin wrappers over library functions that return data.
+
+Every command parses options, calls one library function, renders, and writes. Errors become exit
+codes in one place (:func:`main`): 0 ok, 1 over budget, 2 bad usage or bad input, 3 internal error.
+``--debug`` (anywhere on the line) shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from archlens.errors import ArchlensError
+
+app = typer.Typer(
+    name="archlens",
+    help="Count what a CNN architecture costs: exact parameters and multiply-accumulates, layer by layer.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class ProfileFormat(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+TargetArg = Annotated[str, typer.Argument(help="A built-in network name (archlens list), a spec file, or pkg.module:callable.")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")]
+TrainOpt = Annotated[bool, typer.Option("--train", help="Training mode: include the auxiliary heads.")]
+DepthOpt = Annotated[
+    Optional[int],
+    typer.Option("--depth", "-d", min=0,
+                 help="Sum layers up to N name levels (1: top-level blocks). 0: every layer. "
+                      "Default: 1 for table and markdown, every layer for csv and json."),
+]
+
+
+def emit(text: str, output: Optional[Path]) -> None:
+    """Write command output to ``output`` atomically, or to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from archlens.outputs import write_atomic
+
+    written = write_atomic(output, text)
+    typer.echo(f"wrote {written}", err=True)
+
+
+def parse_shape(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``."""
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
+    except ValueError:
+        raise ArchlensError(f"--input-shape {text!r} is not a list of integers", hint="write it like 1,3,224,224") from None
+    if not shape or min(shape) < 1:
+        raise ArchlensError(f"--input-shape {text!r} needs positive sizes", hint="write it like 1,3,224,224")
+    return shape
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """archlens: exact parameters and MACs of CNN architectures, with the conventions stated."""
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the built-in networks with a one-line description each."""
+    from archlens.spec import list_specs
+
+    infos = list_specs()
+    width = max(len(info.name) for info in infos)
+    sys.stdout.write("".join(f"{info.name:<{width}}  {info.description}\n" for info in infos))
+
+
+@app.command("show")
+def show_command(
+    target: Annotated[str, typer.Argument(help="A built-in network name or a spec file.")],
+    train: TrainOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Print the expanded spec (macros turned into primitives) as YAML; it loads back as the same network."""
+    from archlens.spec import dump_yaml, expand, load_spec
+
+    spec = expand(load_spec(target))
+    if not train:
+        spec = spec.model_copy(update={"layers": [layer for layer in spec.layers if layer.type != "aux"]})
+    emit(dump_yaml(spec), output)
+
+
+@app.command("validate")
+def validate_command(
+    files: Annotated[list[Path], typer.Argument(help="Spec files to check.")],
+) -> None:
+    """Check spec files: exit 0 if all are valid, else 2 with one line per problem."""
+    from archlens.counting.analytic import profile_spec
+    from archlens.errors import SpecError
+    from archlens.spec import load_spec
+
+    problems: list[str] = []
+    for file in files:
+        try:
+            spec = load_spec(file)
+            profile_spec(spec, train=True)  # shapes must work too, aux heads included
+        except SpecError as error:
+            problems.extend(error.problems)
+        except ArchlensError as error:
+            problems.append(f"{file}: {error}")
+        else:
+            typer.echo(f"{file}: ok ({spec.name})")
+    if problems:
+        raise SpecError.from_problems(problems)
+
+
+@app.command("profile")
+def profile_command(
+    target: TargetArg,
+    format: Annotated[ProfileFormat, typer.Option("--format", "-f", help="Output format.")] = ProfileFormat.table,
+    depth: DepthOpt = None,
+    train: TrainOpt = False,
+    engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic (specs, default).")] = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W, e.g. 1,3,224,224.")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (specs).")] = 1,
+    dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
+    output: OutputOpt = None,
+) -> None:
+    """Profile a network: per-layer parameters, MACs, other ops and activations, with totals."""
+    from archlens.profiler import profile
+
+    result = profile(target, engine=engine, batch=batch, train=train, dtype=dtype, input_shape=parse_shape(input_shape))
+    emit(render_profile(result, format, depth), output)
+
+
+def render_profile(result, format: ProfileFormat, depth: Optional[int]) -> str:
+    """Render a profile in ``format``; ``depth`` None means the format's default, 0 every layer."""
+    from archlens.render import text
+
+    human = format in (ProfileFormat.table, ProfileFormat.markdown)
+    chosen = (1 if human else None) if depth is None else (None if depth == 0 else depth)
+    if format is ProfileFormat.table:
+        return text.render_table(result, chosen)
+    if format is ProfileFormat.markdown:
+        return text.render_markdown(result, chosen)
+    if format is ProfileFormat.csv:
+        return text.render_csv(result, chosen)
+    return result.to_json(chosen)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 over budget, 2 bad input or usage, 3 internal error)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [arg for arg in args if arg != "--debug"]
+    try:
+        result = app(args=args, prog_name="archlens", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"archlens: error: {error.format_message()}", err=True)
+        return 2
+    except typer.Abort:
+        typer.echo("archlens: interrupted", err=True)
+        return 130
+    except ArchlensError as error:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        for line in str(error).splitlines():
+            typer.echo(f"archlens: error: {line}", err=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        typer.echo("archlens: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # noqa: BLE001 - the one place unexpected errors become a line
+        if debug:
+            raise
+        typer.echo(
+            f"archlens: internal error: {type(error).__name__}: {error} (rerun with --debug for the traceback, "
+            "and please report it)",
+            err=True,
+        )
+        return 3
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

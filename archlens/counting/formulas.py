@@ -1,0 +1,193 @@
+"""The counting formulas: one function per op family, written on shapes, shared by every engine.
+
+Conventions (stated once here and in the README):
+
+* ``macs``: multiply-accumulates of convolutions, linear layers and matrix products (matmul, bmm,
+  the two products inside attention). 1 MAC = one multiply + one add; FLOPs = 2 x MACs
+  (:func:`archlens.units.flops`). This is the GoogLeNet paper's "ops" and torchvision's "GFLOPS".
+* Everything else is counted in its own column, in elementary operations (one add, multiply,
+  compare, exp or divide = 1), so any peer's figure can be rebuilt from the columns:
+
+  - ``bias_ops``: one add per output element of a convolution or linear layer with a bias;
+  - ``norm_ops``: BatchNorm 2 per element (scale and shift, running statistics folded);
+    local response norm ``2 * size + 4`` per element (square and sum over the window, scale,
+    add k, power, divide);
+  - ``activation_ops``: ReLU 1 per element; softmax 3 per element (exp, sum, divide);
+  - ``pool_ops``: max and average pooling ``kernel height * kernel width`` per output element;
+    adaptive average pooling the exact window sizes (``input elements`` for a global pool);
+  - ``elementwise_ops``: 1 per output element of add, subtract, multiply, divide.
+
+* Free: concatenation, flatten, reshapes and views, dropout (the identity at inference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from math import prod
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpCount:
+    """The operations of one op or one layer, by column. Add them with ``+``."""
+
+    macs: int = 0
+    bias_ops: int = 0
+    norm_ops: int = 0
+    activation_ops: int = 0
+    pool_ops: int = 0
+    elementwise_ops: int = 0
+
+    def __add__(self, other: "OpCount") -> "OpCount":
+        return OpCount(
+            self.macs + other.macs,
+            self.bias_ops + other.bias_ops,
+            self.norm_ops + other.norm_ops,
+            self.activation_ops + other.activation_ops,
+            self.pool_ops + other.pool_ops,
+            self.elementwise_ops + other.elementwise_ops,
+        )
+
+    @property
+    def other_ops(self) -> int:
+        """Everything but the headline MACs."""
+        return self.bias_ops + self.norm_ops + self.activation_ops + self.pool_ops + self.elementwise_ops
+
+
+OP_COLUMNS = tuple(f.name for f in fields(OpCount))
+OTHER_OP_COLUMNS = OP_COLUMNS[1:]
+ZERO = OpCount()
+
+
+def numel(shape: Shape) -> int:
+    """Number of elements of a tensor of ``shape``."""
+    return prod(shape)
+
+
+def conv(output_shape: Shape, weight_shape: Shape, *, bias: bool) -> OpCount:
+    """An N-d convolution (groups included): every output element takes ``Cin/groups * kernel`` MACs.
+
+    ``weight_shape`` is PyTorch's ``(Cout, Cin/groups, kh, kw)``.
+
+    >>> conv((1, 64, 112, 112), (64, 3, 7, 7), bias=True).macs   # GoogLeNet conv1: 118M
+    118013952
+    """
+    out = numel(output_shape)
+    return OpCount(macs=out * prod(weight_shape[1:]), bias_ops=out if bias else 0)
+
+
+def linear(input_shape: Shape, weight_shape: Shape, *, bias: bool) -> OpCount:
+    """A linear layer on the last dimension; ``weight_shape`` is ``(out_features, in_features)``.
+
+    >>> linear((1, 1024), (1000, 1024), bias=True)
+    OpCount(macs=1024000, bias_ops=1000, norm_ops=0, activation_ops=0, pool_ops=0, elementwise_ops=0)
+    """
+    rows = numel(input_shape[:-1])
+    out_features, in_features = weight_shape
+    return OpCount(macs=rows * in_features * out_features, bias_ops=rows * out_features if bias else 0)
+
+
+def matmul(a_shape: Shape, b_shape: Shape) -> OpCount:
+    """``torch.matmul`` semantics (1-D operands and broadcast batch dimensions included).
+
+    >>> matmul((8, 4, 16, 32), (8, 4, 32, 16)).macs
+    262144
+    """
+    a = (1, *a_shape) if len(a_shape) == 1 else a_shape
+    b = (*b_shape, 1) if len(b_shape) == 1 else b_shape
+    batch = _broadcast(a[:-2], b[:-2])
+    return OpCount(macs=numel(batch) * a[-2] * a[-1] * b[-1])
+
+
+def attention(q_shape: Shape, k_shape: Shape, v_shape: Shape) -> OpCount:
+    """Scaled dot-product attention: ``Q K^T`` and ``softmax(.) V`` products, plus scale and softmax.
+
+    Shapes are ``(..., L, E)``, ``(..., S, E)``, ``(..., S, Ev)``.
+    """
+    batch = _broadcast(q_shape[:-2], _broadcast(k_shape[:-2], v_shape[:-2]))
+    length, embed = q_shape[-2], q_shape[-1]
+    source, value_embed = k_shape[-2], v_shape[-1]
+    scores = numel(batch) * length * source
+    return OpCount(
+        macs=scores * embed + scores * value_embed,
+        activation_ops=softmax(scores).activation_ops,
+        elementwise_ops=scores,  # the 1/sqrt(E) scale
+    )
+
+
+def batch_norm(elements: int) -> OpCount:
+    """BatchNorm at inference: a scale and a shift per element."""
+    return OpCount(norm_ops=2 * elements)
+
+
+def local_response_norm(elements: int, size: int) -> OpCount:
+    """Local response norm across channels: ``2 * size + 4`` per element."""
+    return OpCount(norm_ops=elements * (2 * size + 4))
+
+
+def relu(elements: int) -> OpCount:
+    """ReLU (and other one-op activations): one per element."""
+    return OpCount(activation_ops=elements)
+
+
+def softmax(elements: int) -> OpCount:
+    """Softmax: exp, sum and divide per element."""
+    return OpCount(activation_ops=3 * elements)
+
+
+def pool(output_shape: Shape, kernel: tuple[int, ...]) -> OpCount:
+    """Max or average pooling with a fixed window: window elements per output element."""
+    return OpCount(pool_ops=numel(output_shape) * prod(kernel))
+
+
+def adaptive_avg_pool(input_shape: Shape, output_shape: Shape) -> OpCount:
+    """Adaptive average pooling over the trailing dimensions, with PyTorch's exact windows.
+
+    >>> adaptive_avg_pool((1, 1024, 7, 7), (1, 1024, 1, 1)).pool_ops   # a global pool reads every input
+    50176
+    """
+    spatial = len(output_shape) - 2
+    leading = numel(output_shape[:-spatial]) if spatial else numel(output_shape)
+    window_sum = 1
+    for size_in, size_out in zip(input_shape[-spatial:], output_shape[-spatial:]):
+        window_sum *= sum(_window_end(i, size_in, size_out) - (i * size_in) // size_out for i in range(size_out))
+    return OpCount(pool_ops=leading * window_sum)
+
+
+def mean(input_shape: Shape, output_shape: Shape) -> OpCount:
+    """A mean over some dimensions: one add per input element (PyTorch lowers a global average pool to it)."""
+    return OpCount(pool_ops=numel(input_shape))
+
+
+def elementwise(output_shape: Shape) -> OpCount:
+    """Add, subtract, multiply or divide: one per output element."""
+    return OpCount(elementwise_ops=numel(output_shape))
+
+
+def _window_end(index: int, size_in: int, size_out: int) -> int:
+    return -((-(index + 1) * size_in) // size_out)
+
+
+def _broadcast(a: Shape, b: Shape) -> Shape:
+    length = max(len(a), len(b))
+    a = (1,) * (length - len(a)) + tuple(a)
+    b = (1,) * (length - len(b)) + tuple(b)
+    return tuple(max(x, y) for x, y in zip(a, b))
+
+
+# --- output sizes: PyTorch's rules, so the analytic engine's shapes match the real modules ---
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Output length of a convolution along one dimension (may be < 1: the caller reports it)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, dilation: int = 1) -> int:
+    """Output length of max/avg pooling, as ``torch.nn.functional.max_pool2d`` computes it."""
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = numerator // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out

@@ -1,0 +1,274 @@
+"""Profile records: plain frozen dataclasses; totals are always derived from the layers.
+
+No display strings live here: formatting belongs to :mod:`archlens.render`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from archlens.counting.formulas import OP_COLUMNS, OpCount
+from archlens.units import flops
+
+DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class LayerStats:
+    """One layer (a module that ran, or ops a container ran itself) and what it costs.
+
+    ``weights`` and ``biases`` are parameter counts (BatchNorm's scale counts as weights, its
+    shift as biases); ``activation_elements`` are the elements of the layer's output.
+    """
+
+    name: str
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    weights: int
+    biases: int
+    ops: OpCount
+    activation_elements: int
+    activation_bytes: int
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.biases
+
+    @property
+    def macs(self) -> int:
+        return self.ops.macs
+
+    @property
+    def other_ops(self) -> int:
+        return self.ops.other_ops
+
+    @property
+    def flops(self) -> int:
+        return flops(self.ops.macs)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A named grouping of layers (an Inception module, a VGG stage, a conv unit) and its kind."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class DepthFigures:
+    """Layers on the longest input-to-output path: with parameters (conv, linear), and with pooling too."""
+
+    weighted: int
+    with_pooling: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnsupportedOp:
+    """An op an engine saw but cannot count, where it ran and how often. Never counted as zero silently."""
+
+    op: str
+    layer: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over all layers."""
+
+    layers: int
+    params: int
+    weights: int
+    biases: int
+    macs: int
+    flops: int
+    other_ops: int
+    bias_ops: int
+    norm_ops: int
+    activation_ops: int
+    pool_ops: int
+    elementwise_ops: int
+    activation_elements: int
+    activation_bytes: int
+
+
+def total_of(layers: "tuple[LayerStats, ...] | list[LayerStats]") -> Totals:
+    """Sum ``layers`` into :class:`Totals`."""
+    ops = OpCount()
+    weights = biases = elements = nbytes = 0
+    for layer in layers:
+        ops = ops + layer.ops
+        weights += layer.weights
+        biases += layer.biases
+        elements += layer.activation_elements
+        nbytes += layer.activation_bytes
+    return Totals(
+        layers=len(layers),
+        params=weights + biases,
+        weights=weights,
+        biases=biases,
+        macs=ops.macs,
+        flops=flops(ops.macs),
+        other_ops=ops.other_ops,
+        bias_ops=ops.bias_ops,
+        norm_ops=ops.norm_ops,
+        activation_ops=ops.activation_ops,
+        pool_ops=ops.pool_ops,
+        elementwise_ops=ops.elementwise_ops,
+        activation_elements=elements,
+        activation_bytes=nbytes,
+    )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a network costs, layer by layer.
+
+    >>> import archlens
+    >>> p = archlens.profile("googlenet")
+    >>> p.totals.macs
+    1582671872
+    """
+
+    name: str
+    engine: str
+    input_shape: tuple[int, ...]
+    dtype: str
+    train: bool
+    layers: tuple[LayerStats, ...]
+    groups: tuple[Group, ...] = ()
+    depth: DepthFigures | None = None
+    unsupported: tuple[UnsupportedOp, ...] = ()
+    metadata: dict[str, Any] | None = field(default=None, compare=False)
+
+    @cached_property
+    def totals(self) -> Totals:
+        return total_of(self.layers)
+
+    def group_kind(self, name: str) -> str | None:
+        """The kind of group ``name`` (``inception``, ``vgg_stage``, ``conv`` ...), or None."""
+        return self._group_kinds.get(name)
+
+    @cached_property
+    def _group_kinds(self) -> dict[str, str]:
+        return {group.name: group.kind for group in self.groups}
+
+    def rollup(self, depth: int | None) -> tuple[LayerStats, ...]:
+        """Layers summed up to ``depth`` name components (``1``: top-level blocks); None: all layers.
+
+        >>> import archlens
+        >>> [r.name for r in archlens.profile("googlenet").rollup(1)][:3]
+        ['conv1', 'pool1', 'norm1']
+        """
+        if depth is None:
+            return self.layers
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        order: list[str] = []
+        members: dict[str, list[LayerStats]] = {}
+        for layer in self.layers:
+            key = ".".join(layer.name.split(".")[:depth])
+            if key not in members:
+                order.append(key)
+                members[key] = []
+            members[key].append(layer)
+        rows = []
+        for key in order:
+            items = members[key]
+            if len(items) == 1 and items[0].name == key:
+                rows.append(items[0])
+                continue
+            totals = total_of(items)
+            rows.append(
+                LayerStats(
+                    name=key,
+                    kind=self.group_kind(key) or items[0].kind,
+                    input_shape=items[0].input_shape,
+                    output_shape=items[-1].output_shape,
+                    weights=totals.weights,
+                    biases=totals.biases,
+                    ops=sum((item.ops for item in items), OpCount()),
+                    activation_elements=totals.activation_elements,
+                    activation_bytes=totals.activation_bytes,
+                )
+            )
+        return tuple(rows)
+
+    # --- export: plain data, stable key order, byte-identical across runs ---
+
+    def to_dict(self, depth: int | None = None) -> dict[str, Any]:
+        """Plain data: ``{"name", "engine", "input_shape", ..., "totals", "depth", "layers", ...}``."""
+        totals = self.totals
+        return {
+            "name": self.name,
+            "engine": self.engine,
+            "input_shape": list(self.input_shape),
+            "dtype": self.dtype,
+            "train": self.train,
+            "conventions": "macs = conv/linear/matmul multiply-accumulates; flops = 2 x macs; other ops by column",
+            "totals": {
+                "params": totals.params,
+                "weights": totals.weights,
+                "biases": totals.biases,
+                "macs": totals.macs,
+                "flops": totals.flops,
+                "other_ops": totals.other_ops,
+                **{column: getattr(totals, column) for column in OP_COLUMNS[1:]},
+                "activation_elements": totals.activation_elements,
+                "activation_bytes": totals.activation_bytes,
+                "layers": totals.layers,
+            },
+            "depth": None
+            if self.depth is None
+            else {"weighted_layers": self.depth.weighted, "with_pooling": self.depth.with_pooling},
+            "unsupported_ops": [
+                {"op": item.op, "layer": item.layer, "count": item.count} for item in self.unsupported
+            ],
+            "layers": [_layer_dict(layer, totals.macs) for layer in self.rollup(depth)],
+        }
+
+    def to_json(self, depth: int | None = None, *, indent: int = 2) -> str:
+        """JSON text with a stable key order; the same profile gives the same bytes."""
+        return json.dumps(self.to_dict(depth), indent=indent, ensure_ascii=False) + "\n"
+
+    def to_dataframe(self, depth: int | None = None):
+        """Per-layer figures as a pandas DataFrame (one row a layer, columns as in :meth:`to_dict`)."""
+        import pandas as pd
+
+        rows = [_flat_row(row) for row in self.to_dict(depth)["layers"]]
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        from archlens.render.text import profile_html
+
+        return profile_html(self)
+
+
+def _layer_dict(layer: LayerStats, total_macs: int) -> dict[str, Any]:
+    return {
+        "name": layer.name,
+        "kind": layer.kind,
+        "input_shape": list(layer.input_shape),
+        "output_shape": list(layer.output_shape),
+        "params": layer.params,
+        "weights": layer.weights,
+        "biases": layer.biases,
+        "macs": layer.macs,
+        "flops": layer.flops,
+        "other_ops": layer.other_ops,
+        **{column: getattr(layer.ops, column) for column in OP_COLUMNS[1:]},
+        "activation_elements": layer.activation_elements,
+        "activation_bytes": layer.activation_bytes,
+        "macs_share": round(layer.macs / total_macs, 6) if total_macs else 0.0,
+    }
+
+
+def _flat_row(row: dict[str, Any]) -> dict[str, Any]:
+    flat = dict(row)
+    flat["input_shape"] = "x".join(map(str, row["input_shape"]))
+    flat["output_shape"] = "x".join(map(str, row["output_shape"]))
+    return flat

@@ -1,0 +1,110 @@
+"""Units in one place: parsing ``1.5G``/``64MiB``, formatting counts, and MACs -> FLOPs.
+
+Conventions:
+
+* 1 MAC (multiply-accumulate) = one multiply plus one add; ``FLOPs = 2 x MACs`` (:func:`flops`).
+* Suffixes K, M, G, T are decimal (10^3 ...); KiB, MiB, GiB, TiB (or Ki, Mi, ...) are binary (2^10 ...).
+  ``B`` after a suffix means bytes and changes nothing in the number (``64MB`` = 64,000,000).
+* Counts are Python integers everywhere: no float ever holds a count, so 10^15 MACs stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from archlens.errors import UnitError
+
+DECIMAL_PREFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+BINARY_PREFIXES = {"KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40, "PI": 2**50}
+
+_QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e([+-]?[0-9]+))?\s*([A-Za-z]*)\s*$")
+
+
+def flops(macs: int) -> int:
+    """FLOPs from MACs: one multiply-accumulate is two floating-point operations.
+
+    >>> flops(1_500_000_000)
+    3000000000
+    """
+    return 2 * macs
+
+
+def parse_quantity(text: str | int, *, what: str = "quantity") -> int:
+    """Parse ``"1.5G"``, ``"7M"``, ``"64MiB"``, ``"64MB"`` or ``"1500000"`` into an exact integer.
+
+    >>> parse_quantity("1.5G"), parse_quantity("64MiB"), parse_quantity("2K")
+    (1500000000, 67108864, 2000)
+
+    A fractional result (``"1.5"``) or an unknown suffix is a :class:`UnitError`.
+    """
+    if isinstance(text, bool):
+        raise UnitError(f"{what} must be a number like 1.5G or 64MiB, not {text!r}")
+    if isinstance(text, int):
+        if text < 0:
+            raise UnitError(f"{what} must not be negative, got {text}")
+        return text
+    match = _QUANTITY.match(str(text))
+    if not match:
+        raise UnitError(
+            f"{what} {text!r} is not a quantity",
+            hint="write a number with an optional suffix: 7M, 1.5G, 64MiB (K/M/G/T decimal, KiB/MiB/GiB binary)",
+        )
+    number, exponent, suffix = match.groups()
+    unit = suffix.upper()
+    if unit.endswith("B") and unit not in ("B",):
+        unit = unit[:-1]
+    elif unit == "B":
+        unit = ""
+    if unit in DECIMAL_PREFIXES:
+        scale = DECIMAL_PREFIXES[unit]
+    elif unit in BINARY_PREFIXES:
+        scale = BINARY_PREFIXES[unit]
+    else:
+        raise UnitError(
+            f"{what} {text!r} has an unknown unit {suffix!r}",
+            hint="use K, M, G, T (decimal) or KiB, MiB, GiB, TiB (binary)",
+        )
+    try:
+        value = Decimal(number) * (Decimal(10) ** int(exponent or 0)) * scale
+    except InvalidOperation as error:  # pragma: no cover - the regex admits only digits
+        raise UnitError(f"{what} {text!r} is not a number") from error
+    if value != value.to_integral_value():
+        raise UnitError(f"{what} {text!r} is not a whole number", hint="use a larger unit or fewer decimals")
+    return int(value)
+
+
+def format_count(value: int, *, precision: int = 2) -> str:
+    """A count in decimal units for people: ``1_498_376_192`` -> ``"1.50 G"``.
+
+    >>> format_count(6_624_904), format_count(950), format_count(0)
+    ('6.62 M', '950', '0')
+    """
+    magnitude = abs(value)
+    for unit, scale in (("P", 10**15), ("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if magnitude >= scale:
+            return f"{value / scale:.{precision}f} {unit}"
+    return str(value)
+
+
+def format_bytes(value: int, *, precision: int = 2) -> str:
+    """Bytes in binary units: ``67_108_864`` -> ``"64.00 MiB"``.
+
+    >>> format_bytes(3_211_264)
+    '3.06 MiB'
+    """
+    magnitude = abs(value)
+    for unit, scale in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if magnitude >= scale:
+            return f"{value / scale:.{precision}f} {unit}"
+    return f"{value} B"
+
+
+def format_int(value: int) -> str:
+    """An exact integer with thousands separators: ``1498376192`` -> ``"1,498,376,192"``."""
+    return f"{value:,}"
+
+
+def format_ratio(value: float) -> str:
+    """A ratio for tables: ``12.3456`` -> ``"12.35x"``."""
+    return f"{value:.2f}x"

@@ -1,0 +1,65 @@
+"""The builder: module names mirror the spec, meta builds allocate nothing, CPU builds run."""
+
+import pytest
+import torch
+
+import archlens
+from tests.reference import PUBLISHED
+
+
+def _input(name: str, device: str) -> torch.Tensor:
+    spec = archlens.load_spec(name)
+    return torch.zeros(1, spec.input.channels, spec.input.height, spec.input.width, device=device)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_meta_build_matches_analytic_params_and_runs(builtin, train):
+    net = archlens.build(builtin, device="meta", train=train)
+    assert all(p.is_meta for p in net.parameters())
+    assert net.training is train
+    assert sum(p.numel() for p in net.parameters()) == archlens.profile(builtin, train=train).totals.params
+    with torch.no_grad():
+        out = net(_input(builtin, "meta"))
+    outputs = out if isinstance(out, tuple) else (out,)
+    assert all(o.shape == (1, 1000) for o in outputs)
+    has_aux = any(layer.type == "aux" for layer in archlens.load_spec(builtin).layers)
+    assert len(outputs) == (3 if train and has_aux else 1)
+
+
+@pytest.mark.parametrize("name", ["googlenet", "googlenet-torchvision", "alexnet", "alexnet-torchvision", "vgg11-bn"])
+def test_cpu_build_runs_a_forward_pass_with_published_counts(name):
+    torch.manual_seed(0)
+    net = archlens.build(name)
+    with torch.no_grad():
+        out = net(_input(name, "cpu"))
+    assert out.shape == (1, 1000) and torch.isfinite(out).all()
+    if name in PUBLISHED:
+        assert sum(p.numel() for p in net.parameters()) == PUBLISHED[name][0]
+
+
+def test_module_names_mirror_the_spec():
+    names = {name for name, _ in archlens.build("googlenet", device="meta").named_modules()}
+    assert {
+        "conv1.conv", "conv1.relu", "pool1", "norm1", "inception_3a", "inception_3a.branch_1x1.conv.conv",
+        "inception_3a.branch_3x3.reduce.conv", "inception_3a.branch_3x3.conv.conv",
+        "inception_3a.branch_5x5.conv.conv", "inception_3a.branch_pool.pool", "inception_3a.branch_pool.proj.conv",
+        "fc", "softmax",
+    } <= names
+    assert not any(name.startswith("aux") for name in names)
+    train_names = {name for name, _ in archlens.build("googlenet", device="meta", train=True).named_modules()}
+    assert {"aux1.conv.conv", "aux1.fc1.linear", "aux2.fc2"} <= train_names
+
+
+def test_naive_inception_passes_pool_channels_through():
+    net = archlens.build("googlenet-naive", device="meta")
+    module = net.inception_3a
+    out = module(torch.zeros(1, 192, 28, 28, device="meta"))
+    assert out.shape == (1, 64 + 128 + 32 + 192, 28, 28)
+    assert [name for name, _ in module.branch_pool.named_children()] == ["pool"]
+
+
+def test_torchvision_variant_uses_batchnorm_eps_and_no_conv_bias():
+    net = archlens.build("googlenet-torchvision", device="meta")
+    assert net.conv1.bn.eps == pytest.approx(0.001)
+    assert net.conv1.conv.bias is None
+    assert net.inception_3a.branch_5x5.conv.conv.kernel_size == (3, 3)
