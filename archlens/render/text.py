@@ -90,8 +90,7 @@ def render_table(profile: Profile, depth: int | None = 1, *, width: int | None =
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, title=heading(profile), title_justify="left", show_footer=True,
-                  pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
     totals = profile.totals
     footers = ("Total", "", "", format_int(totals.params), format_int(totals.macs),
                format_int(totals.other_ops), "100.0" if totals.macs else "0.0")
@@ -102,6 +101,7 @@ def render_table(profile: Profile, depth: int | None = 1, *, width: int | None =
     buffer = io.StringIO()
     console = Console(file=buffer, width=width or 200, force_terminal=False, color_system=None,
                       highlight=False, soft_wrap=False)
+    console.print(heading(profile), soft_wrap=True)
     console.print(table)
     for line in summary_lines(profile):
         console.print(line)
