@@ -76,46 +76,57 @@ class _Walker:
         return shape, depth
 
     def layer(self, layer, name: str, shape: Shape, depth: tuple[int, int]) -> tuple[Shape, tuple[int, int]]:
-        weighted, pooled = depth
-        if isinstance(layer, schema.Conv):
-            return self.conv(layer, name, shape), (weighted + 1, pooled + 1)
-        if isinstance(layer, schema.Linear):
-            return self.linear(layer, name, shape), (weighted + 1, pooled + 1)
-        if isinstance(layer, (schema.MaxPool, schema.AvgPool)):
-            return self.pool(layer, name, shape), (weighted, pooled + 1)
-        if isinstance(layer, schema.AdaptiveAvgPool):
-            self.require_rank(name, "adaptive_avgpool", shape, 4)
-            out = (*shape[:2], *pair(layer.output))
-            self.record(name, layer.type, shape, out, F.adaptive_avg_pool(shape, out))
-            return out, (weighted, pooled + 1)
-        if isinstance(layer, schema.LRN):
-            self.record(name, "lrn", shape, shape, F.local_response_norm(F.numel(shape), layer.size))
-            return shape, depth
-        if isinstance(layer, schema.ReLU):
-            self.record(name, "relu", shape, shape, F.relu(F.numel(shape)))
-            return shape, depth
-        if isinstance(layer, schema.Softmax):
-            self.record(name, "softmax", shape, shape, F.softmax(F.numel(shape)))
-            return shape, depth
-        if isinstance(layer, schema.Dropout):
-            self.record(name, "dropout", shape, shape, F.ZERO)
-            return shape, depth
-        if isinstance(layer, schema.Flatten):
-            out = (shape[0], F.numel(shape[1:]))
-            self.record(name, "flatten", shape, out, F.ZERO)
-            return out, depth
-        if isinstance(layer, schema.Parallel):
-            return self.parallel(layer, name, shape, depth)
-        if isinstance(layer, schema.Sequence):
-            self.groups.append(Group(name, layer.block or "sequence"))
-            return self.walk(layer.layers, name, shape, depth)
-        if isinstance(layer, schema.Aux):
-            if self.train:
-                self.groups.append(Group(name, "aux"))
-                _, side = self.walk(layer.layers, name, shape, depth)
-                self.side_depths.append(side)
-            return shape, depth
-        raise SpecError(f"layer type {layer.type!r} was not expanded", where=name)  # pragma: no cover
+        handler = _HANDLERS.get(layer.type)
+        if handler is None:  # pragma: no cover - expansion leaves only the types below
+            raise SpecError(f"layer type {layer.type!r} was not expanded", where=name)
+        return handler(self, layer, name, shape, depth)
+
+    def _conv(self, layer, name, shape, depth):
+        return self.conv(layer, name, shape), (depth[0] + 1, depth[1] + 1)
+
+    def _linear(self, layer, name, shape, depth):
+        return self.linear(layer, name, shape), (depth[0] + 1, depth[1] + 1)
+
+    def _pool(self, layer, name, shape, depth):
+        return self.pool(layer, name, shape), (depth[0], depth[1] + 1)
+
+    def _adaptive_avgpool(self, layer, name, shape, depth):
+        self.require_rank(name, "adaptive_avgpool", shape, 4)
+        out = (*shape[:2], *pair(layer.output))
+        self.record(name, layer.type, shape, out, F.adaptive_avg_pool(shape, out))
+        return out, (depth[0], depth[1] + 1)
+
+    def _lrn(self, layer, name, shape, depth):
+        self.record(name, "lrn", shape, shape, F.local_response_norm(F.numel(shape), layer.size))
+        return shape, depth
+
+    def _relu(self, layer, name, shape, depth):
+        self.record(name, "relu", shape, shape, F.relu(F.numel(shape)))
+        return shape, depth
+
+    def _softmax(self, layer, name, shape, depth):
+        self.record(name, "softmax", shape, shape, F.softmax(F.numel(shape)))
+        return shape, depth
+
+    def _dropout(self, layer, name, shape, depth):
+        self.record(name, "dropout", shape, shape, F.ZERO)
+        return shape, depth
+
+    def _flatten(self, layer, name, shape, depth):
+        out = (shape[0], F.numel(shape[1:]))
+        self.record(name, "flatten", shape, out, F.ZERO)
+        return out, depth
+
+    def _sequence(self, layer, name, shape, depth):
+        self.groups.append(Group(name, layer.block or "sequence"))
+        return self.walk(layer.layers, name, shape, depth)
+
+    def _aux(self, layer, name, shape, depth):
+        if self.train:
+            self.groups.append(Group(name, "aux"))
+            _, side = self.walk(layer.layers, name, shape, depth)
+            self.side_depths.append(side)
+        return shape, depth
 
     def require_rank(self, name: str, kind: str, shape: Shape, rank: int) -> None:
         if len(shape) != rank:
@@ -132,8 +143,8 @@ class _Walker:
                 where=name,
             )
         (kh, kw), (sh, sw), (ph, pw) = pair(layer.kernel), pair(layer.stride), pair(layer.padding)
-        out_h = F.conv_output_size(height, kh, sh, ph)
-        out_w = F.conv_output_size(width, kw, sw, pw)
+        out_h = (height + 2 * ph - kh) // sh + 1  # formulas.conv_output_size, inlined: the hot path
+        out_w = (width + 2 * pw - kw) // sw + 1
         if out_h < 1 or out_w < 1:
             raise ShapeError(
                 f"kernel {kh}x{kw} is larger than the padded input {height + 2 * ph}x{width + 2 * pw} "
@@ -144,19 +155,18 @@ class _Walker:
         out = (batch, layer.out, out_h, out_w)
         weight_shape = (layer.out, channels // layer.groups, kh, kw)
         parts = unit_parts(layer)
-        if len(parts) > 1:
+        grouped = len(parts) > 1
+        if grouped:
             self.groups.append(Group(name, "conv"))
-
-        def part_name(part: str) -> str:
-            return f"{name}.{part}" if len(parts) > 1 else name
-
-        self.record(part_name("conv"), "conv", shape, out, F.conv(out, weight_shape, bias=layer.bias),
-                    weights=F.numel(weight_shape), biases=layer.out if layer.bias else 0)
+        self.record(f"{name}.conv" if grouped else name, "conv", shape, out,
+                    F.conv(out, weight_shape, bias=layer.bias),
+                    weights=layer.out * weight_shape[1] * kh * kw, biases=layer.out if layer.bias else 0)
+        elements = batch * layer.out * out_h * out_w
         if "bn" in parts:
-            self.record(part_name("bn"), "batchnorm", out, out, F.batch_norm(F.numel(out)),
+            self.record(f"{name}.bn", "batchnorm", out, out, F.batch_norm(elements),
                         weights=layer.out, biases=layer.out)
         if "relu" in parts:
-            self.record(part_name("relu"), "relu", out, out, F.relu(F.numel(out)))
+            self.record(f"{name}.relu", "relu", out, out, F.relu(elements))
         return out
 
     def linear(self, layer: schema.Linear, name: str, shape: Shape) -> Shape:
@@ -222,3 +232,20 @@ class _Walker:
         concatenated = (first[0], sum(out[1] for _, out in outputs), *first[2:])
         self.record(name, "concat", shape, concatenated, F.ZERO)
         return concatenated, (max(d[0] for d in depths), max(d[1] for d in depths))
+
+
+_HANDLERS = {
+    "conv": _Walker._conv,
+    "linear": _Walker._linear,
+    "maxpool": _Walker._pool,
+    "avgpool": _Walker._pool,
+    "adaptive_avgpool": _Walker._adaptive_avgpool,
+    "lrn": _Walker._lrn,
+    "relu": _Walker._relu,
+    "softmax": _Walker._softmax,
+    "dropout": _Walker._dropout,
+    "flatten": _Walker._flatten,
+    "parallel": _Walker.parallel,
+    "sequence": _Walker._sequence,
+    "aux": _Walker._aux,
+}

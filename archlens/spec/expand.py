@@ -75,38 +75,62 @@ def _expand_layers(layers, path: str) -> list:
     return expanded
 
 
+# Macro expansion builds models from values that were validated already, and runs on every profile
+# (the hot path of ``archlens fit``). pydantic's validation and even ``model_construct`` cost several
+# microseconds a model; ``_construct`` does what ``model_construct`` does for these simple models
+# (defaults filled in, fields-set recorded) in a fraction of that.
+_DEFAULTS: dict[type, dict] = {}
+
+
+def _construct(model: type, **values):
+    defaults = _DEFAULTS.get(model)
+    if defaults is None:
+        defaults = {name: field.get_default(call_default_factory=True) for name, field in model.model_fields.items()}
+        _DEFAULTS[model] = defaults
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", {**defaults, **values})
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
+
 def _conv(name: str, out: int, kernel: int, macro, padding: int = 0) -> Conv:
-    return Conv(name=name, out=out, kernel=kernel, padding=padding, bias=macro.bias, batch_norm=macro.batch_norm)
+    return _construct(Conv, name=name, out=out, kernel=kernel, padding=padding, bias=macro.bias,
+                                batch_norm=macro.batch_norm)
 
 
 def _inception(m: Inception, name: str) -> Parallel:
     """The paper's figure 2: (b) reduced, or (a) naive."""
     k5 = m.kernel_5x5
-    pool = MaxPool(name="pool", kernel=3, stride=1, padding=1, ceil_mode=m.pool_ceil_mode)
+    pool = _construct(MaxPool, name="pool", kernel=3, stride=1, padding=1, ceil_mode=m.pool_ceil_mode)
     if m.variant == "naive":
         branches = [
-            Branch(name="branch_1x1", layers=[_conv("conv", m.ch1x1, 1, m)]),
-            Branch(name="branch_3x3", layers=[_conv("conv", m.ch3x3, 3, m, padding=1)]),
-            Branch(name="branch_5x5", layers=[_conv("conv", m.ch5x5, k5, m, padding=k5 // 2)]),
-            Branch(name="branch_pool", layers=[pool]),
+            _construct(Branch, name="branch_1x1", layers=[_conv("conv", m.ch1x1, 1, m)]),
+            _construct(Branch, name="branch_3x3", layers=[_conv("conv", m.ch3x3, 3, m, padding=1)]),
+            _construct(Branch, name="branch_5x5", layers=[_conv("conv", m.ch5x5, k5, m, padding=k5 // 2)]),
+            _construct(Branch, name="branch_pool", layers=[pool]),
         ]
     else:
         branches = [
-            Branch(name="branch_1x1", layers=[_conv("conv", m.ch1x1, 1, m)]),
-            Branch(name="branch_3x3", layers=[_conv("reduce", m.ch3x3_reduce, 1, m),
+            _construct(Branch, name="branch_1x1", layers=[_conv("conv", m.ch1x1, 1, m)]),
+            _construct(Branch, name="branch_3x3", layers=[_conv("reduce", m.ch3x3_reduce, 1, m),
                                               _conv("conv", m.ch3x3, 3, m, padding=1)]),
-            Branch(name="branch_5x5", layers=[_conv("reduce", m.ch5x5_reduce, 1, m),
+            _construct(Branch, name="branch_5x5", layers=[_conv("reduce", m.ch5x5_reduce, 1, m),
                                               _conv("conv", m.ch5x5, k5, m, padding=k5 // 2)]),
-            Branch(name="branch_pool", layers=[pool, _conv("proj", m.pool_proj, 1, m)]),
+            _construct(Branch, name="branch_pool", layers=[pool, _conv("proj", m.pool_proj, 1, m)]),
         ]
-    return Parallel(name=name, branches=branches, block="inception")
+    return _construct(Parallel, name=name, branches=branches, block="inception")
 
 
 def _vgg_stage(m: VGGStage, name: str) -> Sequence:
     convs = [
-        Conv(name=f"conv{i + 1}", out=m.out, kernel=3, padding=1, batch_norm=m.batch_norm) for i in range(m.convs)
+        _construct(Conv, name=f"conv{i + 1}", out=m.out, kernel=3, padding=1, batch_norm=m.batch_norm)
+        for i in range(m.convs)
     ]
-    return Sequence(name=name, layers=[*convs, MaxPool(name="pool", kernel=2, stride=2)], block="vgg_stage")
+    pool = _construct(MaxPool, name="pool", kernel=2, stride=2)
+    return _construct(Sequence, name=name, layers=[*convs, pool], block="vgg_stage")
 
 
 def unit_parts(layer) -> list[str]:
