@@ -44,10 +44,14 @@ DepthOpt = Annotated[
 ]
 
 
-def emit(text: str, output: Optional[Path]) -> None:
+def emit(text: "str | bytes", output: Optional[Path]) -> None:
     """Write command output to ``output`` atomically, or to stdout."""
     if output is None:
-        sys.stdout.write(text)
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+        else:
+            sys.stdout.write(text)
         return
     from archlens.outputs import write_atomic
 
@@ -135,12 +139,32 @@ def profile_command(
     batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (specs).")] = 1,
     dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
     output: OutputOpt = None,
+    paper: Annotated[bool, typer.Option("--paper", help="Show the GoogLeNet paper's Table 1 beside our figures "
+                                                        "(paper units: weights in K = 1024, ops in M).")] = False,
 ) -> None:
     """Profile a network: per-layer parameters, MACs, other ops and activations, with totals."""
     from archlens.profiler import profile
 
+    if paper:
+        emit(render_table1(target, format), output)
+        return
     result = profile(target, engine=engine, batch=batch, train=train, dtype=dtype, input_shape=parse_shape(input_shape))
     emit(render_profile(result, format, depth), output)
+
+
+def render_table1(target: str, format: ProfileFormat) -> str:
+    """The Table 1 reproduction of ``target`` in ``format``."""
+    from archlens.analysis.table1 import reproduce_table1
+    from archlens.render import paper
+
+    table = reproduce_table1(target)
+    renderers = {
+        ProfileFormat.table: paper.render_table1_text,
+        ProfileFormat.markdown: paper.render_table1_markdown,
+        ProfileFormat.csv: paper.render_table1_csv,
+        ProfileFormat.json: paper.render_table1_json,
+    }
+    return renderers[format](table)
 
 
 def render_profile(result, format: ProfileFormat, depth: Optional[int]) -> str:
@@ -156,6 +180,61 @@ def render_profile(result, format: ProfileFormat, depth: Optional[int]) -> str:
     if format is ProfileFormat.csv:
         return text.render_csv(result, chosen)
     return result.to_json(chosen)
+
+
+class GraphFormat(str, enum.Enum):
+    svg = "svg"
+    png = "png"
+    pdf = "pdf"
+    dot = "dot"
+
+
+class ColorBy(str, enum.Enum):
+    macs = "macs"
+    params = "params"
+    none = "none"
+
+
+@app.command("graph")
+def graph_command(
+    targets: Annotated[list[str], typer.Argument(help="One network, or several drawn side by side.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write (.svg, .png, .pdf or .dot).")],
+    format: Annotated[Optional[GraphFormat], typer.Option("--format", "-f",
+                                                          help="Default: from the output file's suffix.")] = None,
+    depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=1,
+                                                 help="Draw groups N name levels down as one node "
+                                                      "(1: top-level blocks). Default: every layer.")] = None,
+    color: Annotated[ColorBy, typer.Option("--color", help="Shade nodes by their MACs or params.")] = ColorBy.macs,
+    block: Annotated[Optional[str], typer.Option("--block", help="Draw only this block (e.g. inception_3a).")] = None,
+    train: TrainOpt = False,
+) -> None:
+    """Draw a network with graphviz: layers with kind, output shape, params and MACs; blocks as clusters."""
+    from archlens.render import graph
+
+    fmt = format.value if format is not None else graph_format_of(output)
+    drawn = graph.graph_targets(targets, depth=depth, color=color.value, block=block, train=train)
+    dot_text = graph.to_dot(drawn)
+    try:
+        data = graph.render(dot_text, fmt)
+    except graph.GraphvizMissing:
+        from archlens.outputs import write_atomic
+
+        written = write_atomic(output.with_suffix(".dot"), dot_text)
+        raise graph.GraphvizMissing(
+            f"graphviz's `dot` is not installed, so wrote {written} instead of {output}",
+            hint=graph.INSTALL_HINT + ", then rerun",
+        ) from None
+    emit(data, output)
+
+
+def graph_format_of(output: Path) -> str:
+    """``graph.svg`` -> ``svg``; an unknown suffix needs ``--format``."""
+    suffix = output.suffix.lower().lstrip(".")
+    suffix = "dot" if suffix == "gv" else suffix
+    if suffix not in {f.value for f in GraphFormat}:
+        raise ArchlensError(f"cannot tell the format of {str(output)!r} from its suffix",
+                            hint="name it .svg, .png, .pdf or .dot, or give --format")
+    return suffix
 
 
 def main(argv: Optional[list[str]] = None) -> int:
