@@ -238,47 +238,99 @@ def graph_format_of(output: Path) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 over budget, 2 bad input or usage, 3 internal error)."""
+    """Run the CLI; returns the exit code (0 ok, 1 over budget, 2 bad input or usage, 3 internal error).
+
+    Every failure ends in one line on stderr, never a traceback (``--debug`` shows it). Ctrl-C gives
+    "interrupted" and 130; a closed pipe (``archlens profile x | head``) ends quietly with 0.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [arg for arg in args if arg != "--debug"]
     try:
-        result = app(args=args, prog_name="archlens", standalone_mode=False)
+        try:
+            result = app(args=args, prog_name="archlens", standalone_mode=False)
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at interpreter exit
+        except SystemExit as done:
+            # typer turns a broken pipe into sys.exit(1), and 1 means "over budget" here.
+            if isinstance(done.__context__, BrokenPipeError):
+                raise done.__context__ from None
+            raise
+        if result == 130:  # typer turns Ctrl-C into a silent exit code 130
+            raise KeyboardInterrupt
         return result if isinstance(result, int) else 0
     except typer.Exit as done:
         return done.exit_code
     except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
-        show = getattr(error, "show", None)
-        if show is not None:
-            show()
-        else:
-            typer.echo(f"archlens: error: {error.format_message()}", err=True)
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `archlens`: the help text is the answer
+            _say_safely(error.show)
+            return 2
+        _say(f"archlens: error: {_usage_line(error)}")
         return 2
-    except typer.Abort:
-        typer.echo("archlens: interrupted", err=True)
+    except (typer.Abort, KeyboardInterrupt):
+        _say("archlens: interrupted")
         return 130
     except ArchlensError as error:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _say_safely(_print_traceback)
         for line in str(error).splitlines():
-            typer.echo(f"archlens: error: {line}", err=True)
+            _say(f"archlens: error: {line}")
         return error.exit_code
-    except KeyboardInterrupt:
-        typer.echo("archlens: interrupted", err=True)
-        return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except OSError as error:  # the environment, not the input: a full disk, a vanished folder
+        if debug:
+            _say_safely(_print_traceback)
+        where = error.filename if error.filename is not None else "cannot write output"
+        _say(f"archlens: error: {where}: {error.strerror or error}")
+        return 2
     except Exception as error:  # noqa: BLE001 - the one place unexpected errors become a line
         if debug:
             raise
-        typer.echo(
-            f"archlens: internal error: {type(error).__name__}: {error} (rerun with --debug for the traceback, "
-            "and please report it)",
-            err=True,
+        first_line = (str(error).splitlines() or [""])[0]
+        _say(
+            f"archlens: internal error: {type(error).__name__}: {first_line} (rerun with --debug for the traceback, "
+            "and please report it)"
         )
         return 3
+
+
+def _usage_line(error: typer.TyperException) -> str:
+    """click's usage error as one line, pointing at the command's help."""
+    message = " ".join(error.format_message().split()).replace("Value error, ", "").rstrip(".")
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "command_path", None) or "archlens"
+    return f"{message} (see '{command} --help')"
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a closed or full stderr must not turn into a traceback."""
+    _say_safely(lambda: typer.echo(line, err=True))
+
+
+def _say_safely(write) -> None:
+    try:
+        write()
+    except (OSError, ValueError):
+        pass
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit does not report the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def run() -> None:
