@@ -237,6 +237,229 @@ def graph_format_of(output: Path) -> str:
     return suffix
 
 
+# ---------------------------------------------------------------- analyses: compare, inception, claims, check, fit
+
+
+def _analysis_renderer(format: ProfileFormat, table, markdown, csv, json):
+    return {ProfileFormat.table: table, ProfileFormat.markdown: markdown, ProfileFormat.csv: csv,
+            ProfileFormat.json: json}[format]
+
+
+FormatOpt = Annotated[ProfileFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+@app.command("compare")
+def compare_command(
+    targets: Annotated[list[str], typer.Argument(help="Networks to compare; the first is the baseline for ratios.")],
+    format: FormatOpt = ProfileFormat.table,
+    train: TrainOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
+    from archlens.analysis.compare import comparison
+    from archlens.render import analysis_text as render
+
+    result = comparison(targets, train=train)
+    emit(_analysis_renderer(format, render.comparison_table, render.comparison_markdown, render.comparison_csv,
+                            lambda r: r.to_json())(result), output)
+
+
+class StudyPart(str, enum.Enum):
+    all = "all"
+    modules = "modules"
+    cascade = "cascade"
+
+
+@app.command("inception")
+def inception_command(
+    target: Annotated[str, typer.Argument(help="A network with Inception modules (built-in name or spec file).")]
+    = "googlenet",
+    format: FormatOpt = ProfileFormat.table,
+    part: Annotated[Optional[StudyPart], typer.Option(
+        "--part", help="modules, cascade or all (default: all; csv: modules).")] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Naive vs reduced Inception modules: each module on the same input, then the whole-network cascade."""
+    from archlens.analysis.inception import inception_study
+    from archlens.render import analysis_text as render
+
+    study = inception_study(target)
+    chosen = (part or (StudyPart.modules if format is ProfileFormat.csv else StudyPart.all)).value
+    if format is ProfileFormat.csv and chosen == "all":
+        raise ArchlensError("CSV holds one table", hint="use --part modules or --part cascade")
+    emit(_analysis_renderer(format, lambda s: render.study_table(s, chosen), lambda s: render.study_markdown(s, chosen),
+                            lambda s: render.study_csv(s, chosen), lambda s: s.to_json())(study), output)
+
+
+@app.command("claims")
+def claims_command(
+    format: FormatOpt = ProfileFormat.table,
+    output: OutputOpt = None,
+) -> None:
+    """The GoogLeNet paper's quantitative claims, each with the measured figure and a verdict."""
+    from archlens.analysis.claims import paper_claims
+    from archlens.render import analysis_text as render
+
+    emit(_analysis_renderer(format, render.claims_table, render.claims_markdown, render.claims_csv,
+                            lambda r: r.to_json())(paper_claims()), output)
+
+
+MaxParamsOpt = Annotated[Optional[str], typer.Option("--max-params", help="At most this many parameters (7M).")]
+MaxMacsOpt = Annotated[Optional[str], typer.Option("--max-macs", help="At most this many MACs (1.5G).")]
+MaxFlopsOpt = Annotated[Optional[str], typer.Option("--max-flops", help="At most this many FLOPs (3G).")]
+MaxActivationsOpt = Annotated[Optional[str], typer.Option(
+    "--max-activations", help="At most this many bytes of layer outputs, summed (64MB, 64MiB).")]
+MaxDepthOpt = Annotated[Optional[int], typer.Option(
+    "--max-depth", min=1, help="At most this many layers with parameters on the longest path.")]
+BlockOpt = Annotated[Optional[list[str]], typer.Option(
+    "--block", help="A limit per block: 'inception_*:macs=200M[,params=1M]' (repeatable).")]
+
+
+@app.command("check")
+def check_command(
+    target: TargetArg,
+    max_params: MaxParamsOpt = None,
+    max_macs: MaxMacsOpt = None,
+    max_flops: MaxFlopsOpt = None,
+    max_activations: MaxActivationsOpt = None,
+    max_depth: MaxDepthOpt = None,
+    block: BlockOpt = None,
+    train: TrainOpt = False,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (specs).")] = 1,
+    dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
+    format: FormatOpt = ProfileFormat.table,
+    output: OutputOpt = None,
+) -> None:
+    """Hold a network to a budget (options and the spec's budget: section). Exit 0 within, 1 over, 2 bad input."""
+    from archlens.analysis.budget import check, parse_block_option
+    from archlens.render import analysis_text as render
+
+    report = check(target, max_params=max_params, max_macs=max_macs, max_flops=max_flops,
+                   max_activations=max_activations, max_depth=max_depth,
+                   blocks=[parse_block_option(item) for item in block or ()], train=train, batch=batch, dtype=dtype)
+    emit(_analysis_renderer(format, render.budget_text, render.budget_markdown, render.budget_csv,
+                            lambda r: r.to_json())(report), output)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+class Vary(str, enum.Enum):
+    width = "width"
+    resolution = "resolution"
+
+
+class FitFormat(str, enum.Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+@app.command("fit")
+def fit_command(
+    target: Annotated[str, typer.Argument(help="A built-in network name or a spec file.")],
+    vary: Annotated[Vary, typer.Option("--vary", help="What to scale: channel width or input resolution.")]
+    = Vary.width,
+    max_params: MaxParamsOpt = None,
+    max_macs: MaxMacsOpt = None,
+    max_flops: MaxFlopsOpt = None,
+    max_activations: MaxActivationsOpt = None,
+    max_depth: MaxDepthOpt = None,
+    block: BlockOpt = None,
+    divisor: Annotated[int, typer.Option("--divisor", min=1, help="Round channels (or the input size) to a "
+                                                                  "multiple of this.")] = 8,
+    train: TrainOpt = False,
+    format: Annotated[FitFormat, typer.Option("--format", "-f", help="yaml: the fitted spec; json: the spec "
+                                                                      "and the check.")] = FitFormat.yaml,
+    output: OutputOpt = None,
+) -> None:
+    """Find the widest (or largest-input) variant within budget and write its spec. Exit 1 if none fits."""
+    from archlens.analysis.budget import parse_block_option
+    from archlens.analysis.fit import fit
+    from archlens.render import analysis_text as render
+
+    result = fit(target, vary=vary.value, max_params=max_params, max_macs=max_macs, max_flops=max_flops,
+                 max_activations=max_activations, max_depth=max_depth,
+                 blocks=[parse_block_option(item) for item in block or ()], divisor=divisor, train=train)
+    for line in render.fit_summary(result):
+        typer.echo(line, err=True)
+    emit(render.fit_yaml(result) if format is FitFormat.yaml else result.to_json(), output)
+
+
+class ReportFormat(str, enum.Enum):
+    html = "html"
+    md = "md"
+
+
+@app.command("report")
+def report_command(
+    targets: Annotated[list[str], typer.Argument(help="One network, or several to compare (the first is the baseline).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The report file: NAME.html, or NAME.md "
+                                                                "(SVG images go in a folder NAME/ beside it).")],
+    format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f",
+                                                           help="html or md. Default: from the suffix.")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="The report's title.")] = None,
+    train: TrainOpt = False,
+    max_params: Annotated[Optional[str], typer.Option("--max-params", help="Budget: at most this many parameters (7M).")] = None,
+    max_macs: Annotated[Optional[str], typer.Option("--max-macs", help="Budget: at most this many MACs (1.5G).")] = None,
+    max_flops: Annotated[Optional[str], typer.Option("--max-flops", help="Budget: at most this many FLOPs.")] = None,
+    max_activations: Annotated[Optional[str], typer.Option("--max-activations",
+                                                           help="Budget: activation memory (64MiB).")] = None,
+    max_depth: Annotated[Optional[int], typer.Option("--max-depth", min=1, help="Budget: layers with parameters.")] = None,
+) -> None:
+    """Write a report: one self-contained HTML page (works offline), or Markdown with SVG images."""
+    from archlens.report import build_report
+
+    fmt = format.value if format is not None else report_format_of(output)
+    limits = {key: value for key, value in (("max_params", max_params), ("max_macs", max_macs),
+                                            ("max_flops", max_flops), ("max_activations", max_activations),
+                                            ("max_depth", max_depth)) if value is not None}
+    with report_progress(len(targets)) as step:
+        report = build_report(targets, title=title, train=train, limits=limits, progress=step)
+        if fmt == "html":
+            from archlens.render.html import render_html
+
+            files = {output.name: render_html(report, progress=step)}
+        else:
+            from archlens.render.markdown_report import render_markdown_report
+
+            files = render_markdown_report(report, output.name, progress=step)
+    for name, data in files.items():
+        emit(data, output.parent / name)
+
+
+def report_format_of(output: Path) -> str:
+    """``cmp.html`` -> ``html``, ``cmp.md`` -> ``md``; another suffix needs ``--format``."""
+    suffix = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}.get(output.suffix.lower())
+    if suffix is None:
+        raise ArchlensError(f"cannot tell the format of {str(output)!r} from its suffix",
+                            hint="name it .html or .md, or give --format")
+    return suffix
+
+
+def report_progress(networks: int):
+    """A progress bar on stderr while a multi-network report is built (a terminal only); yields a step callback."""
+    import contextlib
+
+    if networks < 2 or not sys.stderr.isatty():
+        return contextlib.nullcontext(lambda _step: None)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextlib.contextmanager
+    def bar():
+        # profile each, compare, study, claims, then draw each network's charts and graphs, then assemble
+        progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
+                            console=Console(stderr=True), transient=True)
+        with progress:
+            task = progress.add_task("report", total=2 * networks + 4)
+
+            def step(name: str) -> None:
+                progress.update(task, advance=1, description=name)
+
+            yield step
+
+    return bar()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 over budget, 2 bad input or usage, 3 internal error).
 

@@ -1,0 +1,296 @@
+"""Budgets: hold a network to limits on parameters, MACs, FLOPs, activations and depth.
+
+A budget comes from keyword arguments (the CLI's ``--max-*`` options), from the spec's ``budget:``
+section, or both: a limit given as an argument replaces the spec's limit on the same quantity;
+block limits from both apply. What each limit measures:
+
+* ``params``: parameters (weights and biases); ``macs``: conv/linear/matmul multiply-accumulates;
+  ``flops``: 2 x MACs.
+* ``activations``: ``Profile.totals.activation_bytes``, the bytes of every layer's output summed
+  (dtype float32 unless asked otherwise); a limit like ``64MB`` is 64,000,000 bytes, ``64MiB`` is
+  67,108,864.
+* ``depth``: layers with parameters on the longest input-to-output path (GoogLeNet: 22).
+
+A block limit applies to every block whose name matches a shell-style pattern (``inception_*``).
+A pattern matches names with as many dot-separated levels as it has: ``inception_*`` matches
+``inception_3a`` but not ``inception_3a.branch_1x1``; ``inception_*.branch_*`` matches the branches.
+A pattern that matches nothing is an error, so a typo cannot pass a budget silently.
+
+>>> import archlens
+>>> result = archlens.check("googlenet", max_params="7M", max_macs="1.6G")
+>>> result.ok
+True
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from archlens.counting.records import Profile
+from archlens.errors import ArchlensError, did_you_mean
+from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
+from archlens.units import parse_quantity
+
+# The quantities a limit can hold, in report order. Blocks have no depth limit.
+QUANTITIES = ("params", "macs", "flops", "activations", "depth")
+BLOCK_QUANTITIES = ("params", "macs", "flops", "activations")
+UNITS = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activations": "bytes", "depth": "layers"}
+
+NETWORK = ""  # the scope of a whole-network limit
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One limit: ``quantity`` of ``scope`` (a block pattern, or the whole network) at most ``limit``.
+
+    ``source`` says where it came from: ``argument`` (or CLI option) or ``spec``.
+    """
+
+    quantity: str
+    limit: int
+    scope: str = NETWORK
+    source: str = "argument"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitCheck:
+    """A limit held against one measured value.
+
+    ``block`` is the block measured (empty for the whole network); ``pattern`` the block pattern
+    the limit was written for. ``margin`` is ``limit - measured``: negative when over.
+    """
+
+    quantity: str
+    limit: int
+    measured: int
+    block: str = NETWORK
+    pattern: str = NETWORK
+    source: str = "argument"
+
+    @property
+    def ok(self) -> bool:
+        return self.measured <= self.limit
+
+    @property
+    def margin(self) -> int:
+        return self.limit - self.measured
+
+    @property
+    def margin_fraction(self) -> float | None:
+        """``margin / limit`` (0.1: 10 % headroom; -0.05: 5 % over); None for a zero limit."""
+        return self.margin / self.limit if self.limit else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.block or "network",
+            "pattern": self.pattern or None,
+            "quantity": self.quantity,
+            "unit": UNITS[self.quantity],
+            "limit": self.limit,
+            "measured": self.measured,
+            "margin": self.margin,
+            "margin_fraction": None if self.margin_fraction is None else round(self.margin_fraction, 6),
+            "ok": self.ok,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, repr=False)
+class BudgetReport:
+    """The result of :func:`check`: every limit with its measured value; ``ok`` when all hold.
+
+    ``str(report)`` is a readable table; ``repr(report)`` one line naming what is over, so pytest's
+    ``assert report.ok, report`` says why (``assert report.ok, str(report)`` shows the table).
+    """
+
+    network: str
+    checks: tuple[LimitCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(item.ok for item in self.checks)
+
+    @property
+    def failures(self) -> tuple[LimitCheck, ...]:
+        return tuple(item for item in self.checks if not item.ok)
+
+    def __bool__(self) -> bool:  # a report is truthy when within budget
+        return self.ok
+
+    def __str__(self) -> str:
+        from archlens.render.analysis_text import budget_text
+
+        return budget_text(self)
+
+    def __repr__(self) -> str:
+        from archlens.render.analysis_text import budget_line
+
+        return budget_line(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "ok": self.ok,
+            "conventions": "activations = bytes of all layer outputs summed; depth = layers with parameters "
+                           "on the longest path; flops = 2 x macs",
+            "checks": [item.to_dict() for item in self.checks],
+        }
+
+    def to_json(self, *, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+
+
+def measured_value(profile: Profile, quantity: str) -> int:
+    """The network-wide figure a ``quantity`` limit is held against."""
+    totals = profile.totals
+    if quantity == "activations":
+        return totals.activation_bytes
+    if quantity == "depth":
+        return profile.depth.weighted if profile.depth is not None else 0
+    return getattr(totals, quantity)
+
+
+def network_limits(*, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
+                   max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
+                   max_depth: "int | str | None" = None, source: str = "argument",
+                   prefix: str = "max_") -> list[Limit]:
+    """Whole-network limits from keyword values (``"1.5G"``, ``7_000_000``); None means no limit."""
+    values = {"params": max_params, "macs": max_macs, "flops": max_flops, "activations": max_activations,
+              "depth": max_depth}
+    return [Limit(quantity, parse_quantity(value, what=f"{prefix}{quantity}"), NETWORK, source)
+            for quantity, value in values.items() if value is not None]
+
+
+def block_limits(blocks: "Iterable[BlockBudget | Mapping[str, Any]]", *, source: str = "argument",
+                 where: str = "blocks") -> list[Limit]:
+    """Limits per block pattern, from :class:`BlockBudget` objects or mappings like theirs."""
+    limits = []
+    for index, block in enumerate(blocks):
+        if not isinstance(block, BlockBudget):
+            try:
+                block = BlockBudget.model_validate(dict(block))
+            except (TypeError, ValueError) as error:
+                raise ArchlensError(
+                    f"a block budget needs 'match' and max_params/max_macs/max_flops/max_activations ({error})",
+                    where=f"{where}[{index}]") from None
+        found = False
+        for quantity in BLOCK_QUANTITIES:
+            value = getattr(block, f"max_{quantity}")
+            if value is not None:
+                found = True
+                what = f"{where}[{index}] ({block.match}) max_{quantity}"
+                limits.append(Limit(quantity, parse_quantity(value, what=what), block.match, source))
+        if not found:
+            raise ArchlensError(f"block budget {block.match!r} sets no limit", where=f"{where}[{index}]",
+                                hint="add max_params, max_macs, max_flops or max_activations")
+    return limits
+
+
+def spec_limits(budget: Budget | None) -> list[Limit]:
+    """The limits of a spec's ``budget:`` section."""
+    if budget is None:
+        return []
+    limits = network_limits(max_params=budget.max_params, max_macs=budget.max_macs, max_flops=budget.max_flops,
+                            max_activations=budget.max_activations, max_depth=budget.max_depth,
+                            source="spec", prefix="budget.max_")
+    return limits + block_limits(budget.blocks, source="spec", where="budget.blocks")
+
+
+def merge_limits(from_spec: list[Limit], given: list[Limit]) -> list[Limit]:
+    """Given limits replace the spec's limit on the same quantity and scope; the rest add up."""
+    replaced = {(limit.scope, limit.quantity) for limit in given}
+    return [limit for limit in from_spec if (limit.scope, limit.quantity) not in replaced] + given
+
+
+def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:
+    """Hold ``profile`` to ``limits``: one :class:`LimitCheck` per network limit and per matched block."""
+    checks: list[LimitCheck] = []
+    block_rows: dict[int, tuple] = {}
+    for limit in limits:
+        if limit.scope == NETWORK:
+            checks.append(LimitCheck(limit.quantity, limit.limit, measured_value(profile, limit.quantity),
+                                     source=limit.source))
+            continue
+        level = limit.scope.count(".")
+        if level not in block_rows:
+            block_rows[level] = tuple(row for row in profile.rollup(level + 1) if row.name.count(".") == level)
+        matched = [row for row in block_rows[level] if fnmatch.fnmatchcase(row.name, limit.scope)]
+        if not matched:
+            names = [row.name for row in block_rows[level]]
+            sample = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+            guess = None if any(c in limit.scope for c in "*?[") else did_you_mean(limit.scope, names)
+            hint = guess or (f"blocks at this level: {sample}" if names else "the network has no blocks at this level")
+            raise ArchlensError(f"block pattern {limit.scope!r} matches no block of {profile.name}",
+                                where=f"budget ({limit.source})", hint=hint)
+        for row in matched:
+            measured = row.activation_bytes if limit.quantity == "activations" else getattr(row, limit.quantity)
+            checks.append(LimitCheck(limit.quantity, limit.limit, measured, row.name, limit.scope, limit.source))
+    return BudgetReport(network=profile.name, checks=tuple(checks))
+
+
+def spec_of(target: Any) -> NetworkSpec | None:
+    """The spec behind a target, or None for a target that is not a spec (a module)."""
+    from archlens.spec import load_spec
+
+    if isinstance(target, (NetworkSpec, dict)):
+        return load_spec(target)
+    if isinstance(target, (str, os.PathLike)):
+        text = os.fspath(target)
+        if ":" in text and not os.path.exists(text):
+            return None  # pkg.module:callable, profiled by the torch engine
+        return load_spec(target)
+    return None
+
+
+def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
+          max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
+          max_depth: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
+          train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None) -> BudgetReport:
+    """Hold ``target`` (a built-in name, spec file, spec, or module) to a budget.
+
+    >>> import archlens
+    >>> report = archlens.check("googlenet", max_macs="1.5G")
+    >>> report.ok, report.checks[0].measured
+    (False, 1582671872)
+
+    Limits take exact integers or quantities (``"7M"``, ``"1.5G"``, ``"64MiB"``). The spec's
+    ``budget:`` section applies too; an argument replaces the spec's limit on the same quantity.
+    With no limit at all this is an :class:`~archlens.errors.ArchlensError`.
+    """
+    from archlens.profiler import profile
+
+    spec = spec_of(target)
+    given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
+                           max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
+    limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
+    if not limits:
+        name = spec.name if spec is not None else str(target)
+        raise ArchlensError(
+            f"no budget for {name}",
+            hint="give a limit (--max-params 7M, --max-macs 1.5G, ...) or add a budget: section to the spec",
+        )
+    result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype)
+    return evaluate(result, limits)
+
+
+def parse_block_option(text: str) -> dict[str, str]:
+    """``"inception_*:macs=200M,params=1M"`` -> ``{"match": "inception_*", "max_macs": "200M", ...}``.
+
+    The form of the CLI's ``--block`` option; the values are parsed later, with the other limits.
+    """
+    pattern, colon, rest = text.rpartition(":")
+    hint = "write it like --block 'inception_*:macs=200M' (limits: params, macs, flops, activations)"
+    if not colon or not pattern or not rest:
+        raise ArchlensError(f"--block {text!r} needs a pattern and limits", hint=hint)
+    block: dict[str, str] = {"match": pattern}
+    for item in rest.split(","):
+        quantity, equals, value = item.strip().partition("=")
+        quantity = quantity.strip().removeprefix("max_")
+        if not equals or quantity not in BLOCK_QUANTITIES or not value.strip():
+            raise ArchlensError(f"--block {text!r}: cannot read {item.strip()!r}", hint=hint)
+        block[f"max_{quantity}"] = value.strip()
+    return block

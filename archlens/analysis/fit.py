@@ -1,0 +1,303 @@
+"""Fit a design to a budget: the widest (or highest-resolution) variant that stays within it.
+
+``vary="width"`` scales every channel count by a multiplier ``m`` (a multiple of 0.001) and rounds
+it to the nearest multiple of ``divisor`` (at least ``divisor``): conv ``out``, linear ``out``,
+Inception's six numbers, VGG stages' ``out``. The last linear layer of the network and of each
+auxiliary head keeps its width (the classes). ``vary="resolution"`` scales the input height to a
+multiple of ``divisor`` (the width follows the aspect ratio).
+
+Every channel count is non-decreasing in ``m``, and parameters, MACs, FLOPs and activations are
+non-decreasing in every channel count, so "fits" holds for every multiplier up to some largest one:
+bisection over the analytic engine finds it (about 15 profiles). The fitted spec carries the budget
+in its ``budget:`` section, so ``archlens check fitted.yaml`` passes with no options.
+
+>>> result = fit("googlenet", max_macs="1.5G")
+>>> result.value, result.report.ok
+(0.974, True)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from archlens.analysis.budget import (
+    NETWORK,
+    BudgetReport,
+    Limit,
+    block_limits,
+    evaluate,
+    merge_limits,
+    network_limits,
+    spec_limits,
+    spec_of,
+)
+from archlens.errors import ArchlensError, BudgetExceeded, ShapeError
+from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
+
+VARY = ("width", "resolution")
+MILLI = 1000  # width multipliers are multiples of 1/1000
+MAX_WIDTH_MILLI = 64 * MILLI  # the widest variant tried: 64x
+MAX_RESOLUTION = 16384  # the largest input height tried
+INCEPTION_FIELDS = ("ch1x1", "ch3x3_reduce", "ch3x3", "ch5x5_reduce", "ch5x5", "pool_proj")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The fitted variant: what was varied, the value found, the spec and its budget check.
+
+    ``value`` is the width multiplier (``0.974``) or the input height (``200``); ``capped`` is True
+    when even the largest value tried fits (64x width, 16384 pixels).
+    """
+
+    network: str
+    vary: str
+    value: float | int
+    divisor: int
+    spec: NetworkSpec
+    report: BudgetReport
+    evaluations: int
+    capped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        from archlens.spec import to_file_data
+
+        return {
+            "network": self.network,
+            "vary": self.vary,
+            "value": self.value,
+            "divisor": self.divisor,
+            "capped": self.capped,
+            "evaluations": self.evaluations,
+            "check": self.report.to_dict(),
+            "spec": to_file_data(self.spec),
+        }
+
+    def to_json(self, *, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+
+    def to_yaml(self) -> str:
+        """The fitted spec as YAML, ready for ``archlens profile``/``check``/``build``."""
+        from archlens.spec import dump_yaml
+
+        return dump_yaml(self.spec)
+
+
+def round_channels(channels: int, milli: int, divisor: int) -> int:
+    """``channels x milli / 1000`` to the nearest multiple of ``divisor`` (halves up), at least ``divisor``.
+
+    Exact integer arithmetic: ``round_channels(64, 750, 8) == 48``, ``round_channels(20, 1000, 8) == 24``.
+    """
+    nearest = (2 * channels * milli + MILLI * divisor) // (2 * MILLI * divisor) * divisor
+    return max(divisor, nearest)
+
+
+def _classifiers(layers: list) -> set[int]:
+    """ids of the layers that keep their width: the last linear of ``layers`` and of each aux head."""
+    keep: set[int] = set()
+    last = None
+    for layer in _walk(layers, into_aux=False):
+        if layer.type == "linear":
+            last = layer
+    if last is not None:
+        keep.add(id(last))
+    for layer in layers:
+        if layer.type == "aux":
+            keep |= _classifiers(layer.layers)
+    return keep
+
+
+def _walk(layers: list, *, into_aux: bool) -> Iterable[Any]:
+    for layer in layers:
+        if layer.type == "aux" and not into_aux:
+            continue
+        yield layer
+        if layer.type == "parallel":
+            for branch in layer.branches:
+                yield from _walk(branch.layers, into_aux=into_aux)
+        elif layer.type in ("sequence", "aux"):
+            yield from _walk(layer.layers, into_aux=into_aux)
+
+
+def _scaled_layers(layers: list, scale: Callable[[int, int], int], keep: set[int]) -> list:
+    out = []
+    for layer in layers:
+        kind = layer.type
+        if kind == "conv":
+            layer = layer.model_copy(update={"out": scale(layer.out, layer.groups)})
+        elif kind == "linear" and id(layer) not in keep:
+            layer = layer.model_copy(update={"out": scale(layer.out, 1)})
+        elif kind == "inception":
+            layer = layer.model_copy(update={field: scale(getattr(layer, field), 1) for field in INCEPTION_FIELDS
+                                             if getattr(layer, field) is not None})
+        elif kind == "vgg_stage":
+            layer = layer.model_copy(update={"out": scale(layer.out, 1)})
+        elif kind == "parallel":
+            branches = [branch.model_copy(update={"layers": _scaled_layers(branch.layers, scale, keep)})
+                        for branch in layer.branches]
+            layer = layer.model_copy(update={"branches": branches})
+        elif kind in ("sequence", "aux"):
+            layer = layer.model_copy(update={"layers": _scaled_layers(layer.layers, scale, keep)})
+        out.append(layer)
+    return out
+
+
+def width_variant(spec: NetworkSpec, milli: int, divisor: int = 8, *,
+                  keep: set[int] | None = None) -> NetworkSpec:
+    """``spec`` with every channel count scaled by ``milli / 1000`` and rounded to ``divisor``.
+
+    >>> from archlens.spec import load_spec
+    >>> width_variant(load_spec("googlenet"), 500).layers[0].out   # conv1: 64 -> 32
+    32
+    """
+    keep = _classifiers(spec.layers) if keep is None else keep
+
+    def scale(channels: int, groups: int) -> int:
+        step = divisor * groups // math.gcd(divisor, groups)  # grouped convs need a multiple of groups too
+        return round_channels(channels, milli, step)
+
+    return spec.model_copy(update={"layers": _scaled_layers(spec.layers, scale, keep)})
+
+
+def resolution_variant(spec: NetworkSpec, height: int) -> NetworkSpec:
+    """``spec`` with input height ``height``; the width keeps the aspect ratio (rounded to a pixel)."""
+    width = max(1, round(height * spec.input.width / spec.input.height))
+    return spec.model_copy(update={"input": spec.input.model_copy(update={"height": height, "width": width})})
+
+
+def budget_section(limits: list[Limit]) -> Budget:
+    """The limits as a spec's ``budget:`` section."""
+    network = {f"max_{limit.quantity}": limit.limit for limit in limits if limit.scope == NETWORK}
+    blocks: dict[str, dict[str, int]] = {}
+    for limit in limits:
+        if limit.scope != NETWORK:
+            blocks.setdefault(limit.scope, {})[f"max_{limit.quantity}"] = limit.limit
+    return Budget(**network, blocks=[BlockBudget(match=pattern, **values) for pattern, values in blocks.items()])
+
+
+def _largest(fits: Callable[[int], bool], low: int, start: int, cap: int) -> tuple[int, bool]:
+    """The largest ``k`` in ``[low, cap]`` with ``fits(k)``, given ``fits(low)`` and monotony; and whether
+    ``cap`` itself fits. ``start`` is the first guess above ``low``."""
+    good, bad = low, None
+    probe = max(start, low + 1)
+    while probe <= cap:
+        if not fits(probe):
+            bad = probe
+            break
+        good = probe
+        if probe == cap:
+            break
+        probe = min(cap, probe * 2)
+    if bad is None:
+        return good, True
+    return _boundary(fits, good, bad), False
+
+
+def _boundary(test: Callable[[int], bool], passing: int, failing: int) -> int:
+    """Bisection: given ``test(passing)`` and not ``test(failing)``, the passing ``k`` next to the boundary."""
+    while abs(failing - passing) > 1:
+        middle = (passing + failing) // 2
+        if test(middle):
+            passing = middle
+        else:
+            failing = middle
+    return passing
+
+
+def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = None,
+        max_macs: "int | str | None" = None, max_flops: "int | str | None" = None,
+        max_activations: "int | str | None" = None, max_depth: "int | str | None" = None,
+        blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (), divisor: int = 8, train: bool = False,
+        batch: int = 1, dtype: str = "float32") -> FitResult:
+    """The widest (``vary="width"``) or largest-input (``vary="resolution"``) variant of a spec within budget.
+
+    Limits as in :func:`archlens.check` (the spec's ``budget:`` applies too). Raises
+    :class:`~archlens.errors.BudgetExceeded` (exit code 1) when even the smallest variant is over.
+    """
+    from archlens.counting.analytic import profile_spec
+
+    if vary not in VARY:
+        raise ArchlensError(f"cannot vary {vary!r}", hint=f"use one of: {', '.join(VARY)}")
+    if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
+        raise ArchlensError(f"divisor must be a positive integer, got {divisor!r}")
+    spec = spec_of(target)
+    if spec is None:
+        raise ArchlensError(f"fit needs a spec (a built-in name or a spec file), not {target!r}",
+                            hint="a module has no channel numbers to vary")
+    given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
+                           max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
+    limits = merge_limits(spec_limits(spec.budget), given)
+    if not limits:
+        raise ArchlensError(f"no budget to fit {spec.name} to",
+                            hint="give a limit (--max-macs 1.5G, --max-params 7M, ...) or a budget: section")
+    base = spec.model_copy(update={"budget": None})
+    keep = _classifiers(base.layers)
+    make: Callable[[int], NetworkSpec]
+    if vary == "width":
+        def make(k: int) -> NetworkSpec:
+            return width_variant(base, k, divisor, keep=keep)
+    else:
+        def make(k: int) -> NetworkSpec:
+            return resolution_variant(base, k * divisor)
+
+    evaluations = 0
+    reports: dict[int, BudgetReport | None] = {}
+
+    def report_for(k: int) -> BudgetReport | None:
+        nonlocal evaluations
+        if k not in reports:
+            evaluations += 1
+            try:
+                reports[k] = evaluate(profile_spec(make(k), batch=batch, dtype=dtype, train=train), limits)
+            except ShapeError:
+                if vary == "width":
+                    raise
+                reports[k] = None  # the input is too small for the network
+        return reports[k]
+
+    def fits(k: int) -> bool:
+        report = report_for(k)
+        return report is not None and report.ok
+
+    if vary == "width":
+        low, start, cap = 1, MILLI, MAX_WIDTH_MILLI
+    else:
+        cap = MAX_RESOLUTION // divisor
+        low = _smallest_valid(lambda k: report_for(k) is not None, cap)
+        if low is None:
+            raise ShapeError(f"no input height up to {MAX_RESOLUTION} fits {spec.name}'s layers", where=spec.name)
+        start = max(low + 1, spec.input.height // divisor)
+    if not fits(low):
+        smallest = (f"every channel count at {divisor}" if vary == "width"
+                    else f"input height {low * divisor}, the smallest its layers accept")
+        over = "; ".join(f"{item.block or 'network'} {item.quantity} {item.measured:,} > {item.limit:,}"
+                         for item in report_for(low).failures)
+        raise BudgetExceeded(f"even the smallest variant of {spec.name} ({smallest}) is over budget: {over}")
+    best, capped = _largest(fits, low, start, cap)
+    value: float | int = best / MILLI if vary == "width" else best * divisor
+    fitted = make(best)
+    label = f"w{value:g}" if vary == "width" else f"r{value}"
+    how = (f"width x{value:g}, channels rounded to multiples of {divisor}" if vary == "width"
+           else f"input height {value}")
+    metadata = spec.metadata
+    if metadata is not None and metadata.accuracy is not None:  # a published accuracy is not the variant's
+        metadata = metadata.model_copy(update={"accuracy": None})
+    fitted = fitted.model_copy(update={
+        "metadata": metadata,
+        "name": f"{spec.name}-{label}",
+        "description": f"{spec.name} fitted to a budget by archlens fit ({how}).",
+        "budget": budget_section(limits),
+    })
+    # the check `archlens check fitted.yaml` makes: the fitted spec against its own budget section
+    report = evaluate(profile_spec(fitted, batch=batch, dtype=dtype, train=train), spec_limits(fitted.budget))
+    return FitResult(network=spec.name, vary=vary, value=value, divisor=divisor, spec=fitted,
+                     report=report, evaluations=evaluations, capped=capped)
+
+
+def _smallest_valid(valid: Callable[[int], bool], cap: int) -> int | None:
+    """The smallest ``k`` in ``[1, cap]`` with ``valid(k)`` (valid sizes are an upward-closed range)."""
+    if not valid(cap):
+        return None
+    return _boundary(lambda k: k > 0 and valid(k), cap, 0)
