@@ -134,7 +134,7 @@ def profile_command(
     format: Annotated[ProfileFormat, typer.Option("--format", "-f", help="Output format.")] = ProfileFormat.table,
     depth: DepthOpt = None,
     train: TrainOpt = False,
-    engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic (specs, default).")] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")] = None,
     input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W, e.g. 1,3,224,224.")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (specs).")] = 1,
     dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
@@ -246,6 +246,10 @@ def _analysis_renderer(format: ProfileFormat, table, markdown, csv, json):
 
 
 FormatOpt = Annotated[ProfileFormat, typer.Option("--format", "-f", help="Output format.")]
+ModuleShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W for module targets "
+                                                                              "(pkg.module:callable).")]
+EngineOpt = Annotated[Optional[str], typer.Option("--engine", "-e", help="As for profile: analytic (specs, "
+                                                                           "default), torch, fvcore.")]
 
 
 @app.command("compare")
@@ -253,13 +257,15 @@ def compare_command(
     targets: Annotated[list[str], typer.Argument(help="Networks to compare; the first is the baseline for ratios.")],
     format: FormatOpt = ProfileFormat.table,
     train: TrainOpt = False,
+    engine: EngineOpt = None,
+    input_shape: ModuleShapeOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
     from archlens.analysis.compare import comparison
     from archlens.render import analysis_text as render
 
-    result = comparison(targets, train=train)
+    result = comparison(targets, train=train, engine=engine, input_shape=parse_shape(input_shape))
     emit(_analysis_renderer(format, render.comparison_table, render.comparison_markdown, render.comparison_csv,
                             lambda r: r.to_json())(result), output)
 
@@ -327,6 +333,8 @@ def check_command(
     train: TrainOpt = False,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (specs).")] = 1,
     dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
+    engine: EngineOpt = None,
+    input_shape: ModuleShapeOpt = None,
     format: FormatOpt = ProfileFormat.table,
     output: OutputOpt = None,
 ) -> None:
@@ -336,7 +344,8 @@ def check_command(
 
     report = check(target, max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                    max_activations=max_activations, max_depth=max_depth,
-                   blocks=[parse_block_option(item) for item in block or ()], train=train, batch=batch, dtype=dtype)
+                   blocks=[parse_block_option(item) for item in block or ()], train=train, batch=batch, dtype=dtype,
+                   engine=engine, input_shape=parse_shape(input_shape))
     emit(_analysis_renderer(format, render.budget_text, render.budget_markdown, render.budget_csv,
                             lambda r: r.to_json())(report), output)
     if not report.ok:
@@ -422,8 +431,13 @@ def report_command(
             from archlens.render.markdown_report import render_markdown_report
 
             files = render_markdown_report(report, output.name, progress=step)
+    from archlens.outputs import write_atomic
+
     for name, data in files.items():
-        emit(data, output.parent / name)
+        write_atomic(output.parent / name, data)
+    images = list(files)[1:]
+    images = f" and {len(images)} images in {output.parent / Path(images[0]).parent}/" if images else ""
+    typer.echo(f"wrote {output}{images}", err=True)
 
 
 def report_format_of(output: Path) -> str:

@@ -77,6 +77,17 @@ def conv(output_shape: Shape, weight_shape: Shape, *, bias: bool) -> OpCount:
     return OpCount(macs=out * prod(weight_shape[1:]), bias_ops=out if bias else 0)
 
 
+def conv_transpose(input_shape: Shape, output_shape: Shape, weight_shape: Shape, *, bias: bool) -> OpCount:
+    """A transposed convolution: every input element is scattered through ``Cout/groups * kernel`` MACs.
+
+    ``weight_shape`` is PyTorch's ``(Cin, Cout/groups, kh, kw)``.
+
+    >>> conv_transpose((1, 8, 4, 4), (1, 4, 8, 8), (8, 4, 2, 2), bias=False).macs
+    2048
+    """
+    return OpCount(macs=numel(input_shape) * prod(weight_shape[1:]), bias_ops=numel(output_shape) if bias else 0)
+
+
 def linear(input_shape: Shape, weight_shape: Shape, *, bias: bool) -> OpCount:
     """A linear layer on the last dimension; ``weight_shape`` is ``(out_features, in_features)``.
 

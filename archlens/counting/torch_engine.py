@@ -1,0 +1,599 @@
+"""The torch engine: profile any ``nn.Module`` by running it on the meta device and watching the ops.
+
+It sees what really runs, functional ops included (``torch.matmul``, ``x + y``, ``F.relu``,
+``torch.cat``, ``F.scaled_dot_product_attention``), through two interception layers:
+
+* a ``TorchDispatchMode`` sees every aten op after autograd and composite decomposition
+  (``aten.convolution``, ``aten.addmm``, ``aten.native_batch_norm`` ...);
+* a ``TorchFunctionMode`` catches the few functions whose decomposition would hide what they are
+  (``F.linear``, ``F.scaled_dot_product_attention``, ``F.local_response_norm``, ``F.dropout``): each
+  is counted once with its formula and the ops inside it are not counted again. So
+  ``nn.LocalResponseNorm`` (a dozen small ops in Python) and scaled dot-product attention (a math
+  decomposition on the meta device, a fused kernel on CPU) count exactly as the analytic engine does.
+
+Every counted op maps to a formula of :mod:`archlens.counting.formulas`, the same functions the
+analytic engine uses. Views, copies, concatenation and dropout are free on purpose; ops that read
+only parameters and buffers (BatchNorm's ``num_batches_tracked += 1`` in training) are bookkeeping
+and count zero; any other op is listed in :attr:`Profile.unsupported` with the layer that ran it,
+never counted as zero silently.
+
+Ops are attributed to the innermost module running (global forward hooks, removed in a
+``finally``). Records: one per leaf module that ran, plus one per container that ran ops itself
+(an Inception module's ``torch.cat``: kind ``concat``), in order of first execution. Depth is
+measured on the tensor dataflow: a convolution or matrix product with a parameter weight adds one
+layer to both figures, a pooling op one to the figure that counts pooling; the longest path to any
+output wins.
+
+A module with real weights is profiled through ``torch.func.functional_call`` with meta stand-ins
+for its parameters and buffers: nothing weight-sized is allocated, and its parameters, buffers,
+train/eval modes, device and hooks are exactly as found afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from archlens.counting import formulas as fm
+from archlens.counting.records import DTYPE_BYTES, DepthFigures, Group, LayerStats, Profile, UnsupportedOp
+from archlens.errors import ArchlensError, TargetError
+
+ROOT = "(top)"
+"""The record and layer name for ops the profiled module's own ``forward`` runs."""
+
+aten = torch.ops.aten
+OpHandler = Callable[[tuple, dict, Any], fm.OpCount]
+
+
+# --- what each op costs: aten ops, keyed by overload packet ---------------------------------------
+
+
+def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
+    return tuple(tensor.shape)
+
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    for tensor in _tensors(value):
+        return tensor
+    return None
+
+
+def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+def _spatial(kernel: Any, dims: int) -> tuple[int, ...]:
+    kernel = tuple(kernel) if isinstance(kernel, (tuple, list)) else (kernel,)
+    return kernel * dims if len(kernel) == 1 else kernel
+
+
+def _convolution(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    x, weight, bias = args[0], args[1], args[2]
+    transposed = args[6] if len(args) > 6 else False
+    if transposed:
+        return fm.conv_transpose(_shape(x), _shape(out), _shape(weight), bias=bias is not None)
+    return fm.conv(_shape(out), _shape(weight), bias=bias is not None)
+
+
+def _addmm(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    mat1, mat2 = args[1], args[2]
+    return fm.linear(_shape(mat1), (mat2.shape[1], mat2.shape[0]), bias=True)
+
+
+def _product(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.matmul(_shape(args[0]), _shape(args[1]))
+
+
+def _baddbmm(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.matmul(_shape(args[1]), _shape(args[2])) + fm.elementwise(_shape(out))
+
+
+def _attention(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.attention(_shape(args[0]), _shape(args[1]), _shape(args[2]))
+
+
+def _batch_norm(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.batch_norm(args[0].numel())
+
+
+def _relu(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.relu(_first_tensor(out).numel())
+
+
+def _softmax(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.softmax(_first_tensor(out).numel())
+
+
+def _pool(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    result = _first_tensor(out)
+    return fm.pool(_shape(result), _spatial(args[1], result.dim() - 2))
+
+
+def _adaptive_avg_pool(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.adaptive_avg_pool(_shape(args[0]), _shape(out))
+
+
+def _mean(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.mean(_shape(args[0]), _shape(out))
+
+
+def _elementwise(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.elementwise(_shape(out))
+
+
+def _free(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.ZERO
+
+
+def _packets(*names: str) -> list:
+    return [getattr(aten, name) for name in names if hasattr(aten, name)]
+
+
+ATEN_HANDLERS: dict[Any, OpHandler] = {}
+for _handler, _names in (
+    (_convolution, ("convolution", "_convolution")),
+    (_addmm, ("addmm",)),
+    (_product, ("mm", "bmm", "mv", "dot")),
+    (_baddbmm, ("baddbmm",)),
+    (_attention, ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
+                  "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
+                  "_scaled_dot_product_fused_attention_overrideable")),
+    (_batch_norm, ("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
+                   "_native_batch_norm_legit_functional", "_batch_norm_with_update", "_batch_norm_no_update",
+                   "cudnn_batch_norm", "miopen_batch_norm")),
+    (_relu, ("relu", "relu_")),
+    (_softmax, ("_softmax", "_safe_softmax")),
+    (_pool, ("max_pool2d_with_indices", "max_pool2d", "max_pool3d_with_indices", "avg_pool2d", "avg_pool3d")),
+    (_adaptive_avg_pool, ("_adaptive_avg_pool2d", "_adaptive_avg_pool3d")),
+    (_mean, ("mean",)),
+    (_elementwise, ("add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_")),
+    (_free, ("cat", "stack", "clone", "copy_", "_to_copy", "contiguous", "constant_pad_nd", "native_dropout",
+             "empty", "empty_like", "empty_strided", "zeros", "zeros_like", "ones", "ones_like", "full",
+             "full_like", "fill_", "zero_", "new_empty", "new_empty_strided", "new_zeros", "new_ones",
+             "new_full", "lift_fresh", "lift_fresh_copy", "arange")),
+):
+    for _packet in _packets(*_names):
+        if _packet in ATEN_HANDLERS:  # one formula an op: a second registration is a bug
+            raise RuntimeError(f"two handlers for {_packet}")
+        ATEN_HANDLERS[_packet] = _handler
+
+VIEW_OPS = frozenset(_packets(
+    "view", "_unsafe_view", "_reshape_alias", "reshape", "t", "transpose", "permute", "expand", "unsqueeze",
+    "squeeze", "slice", "select", "alias", "detach", "as_strided", "split", "split_with_sizes", "unbind",
+    "unsafe_split", "narrow", "flatten", "unflatten", "view_as_real", "view_as_complex", "expand_as", "view_as",
+))
+"""Ops that only reinterpret a tensor: free, carry depth through, and never make a container a record."""
+
+WEIGHTED_OPS = {packet: index for names, index in ((("convolution", "_convolution", "mm", "bmm", "mv"), 1),
+                                                   (("addmm", "baddbmm"), 2))
+                for packet in _packets(*names)}
+"""Products that are a layer when their weight operand (argument index) is a parameter."""
+
+POOL_OPS = frozenset(_packets("max_pool2d_with_indices", "max_pool2d", "max_pool3d_with_indices", "avg_pool2d",
+                              "avg_pool3d", "_adaptive_avg_pool2d", "_adaptive_avg_pool3d", "mean"))
+
+
+# --- functions counted whole, so their decomposition does not hide what they are ---------------------
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
+def _f_linear(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    weight, bias = _arg(args, kwargs, 1, "weight"), _arg(args, kwargs, 2, "bias")
+    return fm.linear(_shape(args[0]), _shape(weight), bias=bias is not None)
+
+
+def _f_attention(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    query, key, value = (_arg(args, kwargs, i, n) for i, n in enumerate(("query", "key", "value")))
+    return fm.attention(_shape(query), _shape(key), _shape(value))
+
+
+def _f_local_response_norm(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.local_response_norm(args[0].numel(), _arg(args, kwargs, 1, "size"))
+
+
+FUNCTION_HANDLERS: dict[Any, OpHandler] = {
+    F.linear: _f_linear,
+    F.scaled_dot_product_attention: _f_attention,
+    F.local_response_norm: _f_local_response_norm,
+    **{function: _free for function in (F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout,
+                                        F.feature_alpha_dropout)},
+}
+FUNCTION_NAMES = {
+    F.linear: "linear", F.scaled_dot_product_attention: "scaled_dot_product_attention",
+    F.local_response_norm: "local_response_norm",
+}
+WEIGHTED_FUNCTIONS = {F.linear: 1}
+
+
+# --- record kinds ------------------------------------------------------------------------------------
+
+LEAF_KINDS: dict[type, str] = {
+    nn.modules.conv._ConvNd: "conv",
+    nn.modules.batchnorm._BatchNorm: "batchnorm",
+    nn.ReLU: "relu",
+    nn.MaxPool2d: "maxpool",
+    nn.AvgPool2d: "avgpool",
+    nn.AdaptiveAvgPool2d: "adaptive_avgpool",
+    nn.LocalResponseNorm: "lrn",
+    nn.modules.dropout._DropoutNd: "dropout",
+    nn.Flatten: "flatten",
+    nn.Linear: "linear",
+    nn.Softmax: "softmax",
+}
+
+
+def leaf_kind(module: nn.Module) -> str:
+    """The record kind of a leaf module: by class (subclasses included), else the lowercased class name."""
+    for cls in type(module).__mro__:
+        kind = LEAF_KINDS.get(cls)
+        if kind is not None:
+            return kind
+    return type(module).__name__.lower()
+
+
+def group_kind(module: nn.Module) -> str:
+    """A container's group kind: its ``archlens_kind`` if it has one, else the lowercased class name."""
+    return getattr(module, "archlens_kind", None) or type(module).__name__.lower()
+
+
+# --- the profile ------------------------------------------------------------------------------------
+
+
+def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", input_shape: tuple[int, ...], *,
+                   train: bool = False, dtype: str = "float32", name: str | None = None) -> Profile:
+    """Profile a module (or a factory, called under ``torch.device("meta")``) on an input of ``input_shape``.
+
+    >>> from torch import nn
+    >>> p = profile_module(lambda: nn.Sequential(nn.Linear(10**6, 10**6), nn.ReLU()), (1, 10**6))
+    >>> p.totals.params, p.totals.macs
+    (1000001000000, 1000000000000)
+    """
+    if dtype not in DTYPE_BYTES:
+        raise ArchlensError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPE_BYTES)}")
+    shape = tuple(int(size) for size in input_shape)
+    if not shape or min(shape) < 1:
+        raise TargetError(f"input shape {shape} needs positive sizes", hint="write it like 1,3,224,224")
+    module = materialize(module_or_factory, name)
+    label = name or getattr(module, "archlens_name", None) or type(module).__name__
+    stand_ins = _meta_stand_ins(module)
+    constants = {id(t) for t in (*module.parameters(), *module.buffers(), *(stand_ins or {}).values())}
+    x = torch.empty(shape, device="meta", dtype=_input_dtype(module))
+    modes = {m: m.training for m in module.modules()}
+    tracker = _Tracker(module, constants, DTYPE_BYTES[dtype])
+    try:
+        module.train(train)
+        with tracker.active(), torch.no_grad():
+            try:
+                if stand_ins is None:
+                    output = module(x)
+                else:
+                    output = torch.func.functional_call(module, stand_ins, (x,), strict=False)
+            except ArchlensError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the user's forward: name where it broke
+                where = tracker.innermost()
+                raise TargetError(
+                    f"forward raised {type(error).__name__}: {_first_line(error)}",
+                    where=f"{label} layer {where}" if where else label,
+                    hint=f"check the input shape {','.join(map(str, shape))} and the module's forward",
+                ) from error
+    finally:
+        for submodule, training in modes.items():
+            submodule.training = training
+    return Profile(
+        name=label,
+        engine="torch",
+        input_shape=shape,
+        dtype=dtype,
+        train=train,
+        layers=tracker.layers(),
+        groups=tuple(tracker.groups),
+        depth=tracker.output_depth(output),
+        unsupported=tracker.unsupported_ops(),
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def materialize(module_or_factory: Any, name: str | None, *, device: str | None = "meta") -> nn.Module:
+    """The module itself, or what a factory returns when called under ``torch.device(device)``."""
+    if isinstance(module_or_factory, nn.Module):
+        return module_or_factory
+    if not callable(module_or_factory):
+        raise TargetError(f"cannot profile a {type(module_or_factory).__name__}: expected an nn.Module or a "
+                          "callable returning one")
+    label = name or getattr(module_or_factory, "__qualname__", repr(module_or_factory))
+    if device is None:
+        module = module_or_factory()
+    else:
+        with torch.device(device):
+            module = module_or_factory()
+    if not isinstance(module, nn.Module):
+        raise TargetError(f"{label} returned {type(module).__name__}, not a torch.nn.Module",
+                          hint="return the model (an nn.Module instance) from the callable")
+    return module
+
+
+def _meta_stand_ins(module: nn.Module) -> dict[str, torch.Tensor] | None:
+    """Meta tensors in place of real parameters and buffers; None when everything is on meta already."""
+    named = [*module.named_parameters(), *module.named_buffers()]
+    if all(tensor.is_meta for _, tensor in named):
+        return None
+    return {name: torch.empty_like(tensor, device="meta") for name, tensor in named}
+
+
+def _input_dtype(module: nn.Module) -> torch.dtype:
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
+@dataclass
+class _Record:
+    name: str
+    kind: str
+    order: int
+    input_shape: tuple[int, ...]
+    weights: int = 0
+    biases: int = 0
+    ops: fm.OpCount = fm.ZERO
+    output_shape: tuple[int, ...] | None = None
+    activation_elements: int = 0
+
+
+@dataclass
+class _Tracker:
+    """Counts ops into records of the innermost running module and follows tensor depths."""
+
+    root: nn.Module
+    constants: set[int]
+    dtype_bytes: int
+    names: dict[int, str] = field(init=False)
+    modules: dict[int, nn.Module] = field(init=False)
+    leaves: set[int] = field(init=False)
+    stack: list[int] = field(default_factory=list)
+    records: dict[int, _Record] = field(default_factory=dict)
+    inputs: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    groups: list[Group] = field(default_factory=list)
+    counted_params: set[int] = field(default_factory=set)
+    unsupported: dict[tuple[str, str], int] = field(default_factory=dict)
+    depth: dict[int, tuple[int, int]] = field(default_factory=dict)
+    alive: list[torch.Tensor] = field(default_factory=list)
+    suppress: int = 0
+
+    def __post_init__(self) -> None:
+        self.names = {}
+        self.modules = {}
+        self.leaves = set()
+        for module_name, module in self.root.named_modules():
+            key = id(module)
+            self.names[key] = module_name or ROOT
+            self.modules[key] = module
+            if next(iter(module.children()), None) is None:
+                self.leaves.add(key)
+
+    # -- interception --
+
+    def active(self):
+        tracker = self
+
+        class _Session:
+            def __enter__(self):
+                self.handles = [nn.modules.module.register_module_forward_pre_hook(tracker.enter),
+                                nn.modules.module.register_module_forward_hook(tracker.leave)]
+                self.function_mode = _FunctionMode(tracker)
+                self.dispatch_mode = _DispatchMode(tracker)
+                self.dispatch_mode.__enter__()
+                try:
+                    self.function_mode.__enter__()
+                except BaseException:
+                    self.dispatch_mode.__exit__(None, None, None)
+                    raise
+                return self
+
+            def __exit__(self, *exc):
+                try:
+                    self.function_mode.__exit__(*exc)
+                finally:
+                    try:
+                        self.dispatch_mode.__exit__(*exc)
+                    finally:
+                        for handle in self.handles:
+                            handle.remove()
+                return False
+
+        return _Session()
+
+    def enter(self, module: nn.Module, args: tuple) -> None:
+        key = id(module)
+        if key not in self.names:
+            return  # a module outside the profiled tree (made inside a forward): its ops go to the caller
+        self.stack.append(key)
+        if key not in self.inputs:
+            first = _first_tensor(args)
+            self.inputs[key] = _shape(first) if first is not None else ()
+            if key in self.leaves:
+                self.record(key, leaf_kind(module))
+            elif module is not self.root:
+                self.groups.append(Group(self.names[key], group_kind(module)))
+
+    def leave(self, module: nn.Module, args: tuple, output: Any) -> None:
+        key = id(module)
+        if key not in self.names:
+            return
+        self.stack.pop()
+        record = self.records.get(key)
+        if record is None and self._own_parameters(module):
+            record = self.record(key, type(module).__name__.lower())
+        if record is None:
+            return
+        seen: set[int] = set()
+        for tensor in _tensors(output):
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                record.activation_elements += tensor.numel()
+                if record.output_shape is None:
+                    record.output_shape = _shape(tensor)
+
+    def innermost(self) -> str | None:
+        return self.names[self.stack[-1]] if self.stack else None
+
+    def record(self, key: int, kind: str) -> _Record:
+        module = self.modules[key]
+        record = _Record(self.names[key], kind, len(self.records), self.inputs.get(key, ()))
+        for param_name, param in module.named_parameters(recurse=False):
+            if id(param) in self.counted_params:
+                continue
+            self.counted_params.add(id(param))
+            if param_name == "bias":
+                record.biases += param.numel()
+            else:
+                record.weights += param.numel()
+        self.records[key] = record
+        return record
+
+    def _own_parameters(self, module: nn.Module) -> bool:
+        return any(id(p) not in self.counted_params for p in module.parameters(recurse=False))
+
+    def current(self, packet: Any) -> _Record:
+        key = self.stack[-1] if self.stack else id(self.root)
+        record = self.records.get(key)
+        if record is None:
+            kind = "concat" if packet in (aten.cat, aten.stack) else type(self.modules[key]).__name__.lower()
+            record = self.record(key, kind)
+        elif record.kind == "concat" and packet not in (aten.cat, aten.stack) and key not in self.leaves:
+            record.kind = type(self.modules[key]).__name__.lower()
+        return record
+
+    # -- one op --
+
+    def op(self, packet: Any, name: str, handler: OpHandler | None, weight_index: int | None, pooling: bool,
+           args: tuple, kwargs: dict, out: Any) -> None:
+        weighted = pooled = 0
+        constant = True
+        for tensor in _tensors(args):
+            if id(tensor) in self.constants:
+                continue
+            constant = False
+            depth = self.depth.get(id(tensor))
+            if depth is not None:
+                weighted, pooled = max(weighted, depth[0]), max(pooled, depth[1])
+        for tensor in _tensors(kwargs):
+            if id(tensor) not in self.constants:
+                constant = False
+        outputs = list(_tensors(out))
+        if constant:
+            # reads only parameters and buffers (or nothing): weight preprocessing or bookkeeping
+            if handler is None:
+                self._unsupported(name, self.current(packet).name)
+            for tensor in outputs:
+                self.constants.add(id(tensor))
+                self.alive.append(tensor)
+            return
+        if packet in VIEW_OPS:
+            for tensor in outputs:
+                self.depth[id(tensor)] = (weighted, pooled)
+                self.alive.append(tensor)
+            return
+        record = self.current(packet)
+        if handler is None:
+            self._unsupported(name, record.name)
+        else:
+            record.ops = record.ops + handler(args, kwargs, out)
+        if weight_index is not None:
+            weight = _arg(args, kwargs, weight_index, "weight")
+            if isinstance(weight, torch.Tensor) and id(weight) in self.constants:
+                weighted, pooled = weighted + 1, pooled + 1
+        elif pooling:
+            pooled += 1
+        for tensor in outputs:
+            self.depth[id(tensor)] = (weighted, pooled)
+            self.alive.append(tensor)
+
+    def _unsupported(self, op: str, layer: str) -> None:
+        self.unsupported[(op, layer)] = self.unsupported.get((op, layer), 0) + 1
+
+    # -- results --
+
+    def layers(self) -> tuple[LayerStats, ...]:
+        rows = []
+        for record in sorted(self.records.values(), key=lambda r: r.order):
+            output_shape = record.output_shape if record.output_shape is not None else record.input_shape
+            rows.append(LayerStats(
+                name=record.name, kind=record.kind, input_shape=record.input_shape, output_shape=output_shape,
+                weights=record.weights, biases=record.biases, ops=record.ops,
+                activation_elements=record.activation_elements,
+                activation_bytes=record.activation_elements * self.dtype_bytes,
+            ))
+        return tuple(rows)
+
+    def output_depth(self, output: Any) -> DepthFigures:
+        weighted = pooled = 0
+        for tensor in _tensors(output):
+            depth = self.depth.get(id(tensor), (0, 0))
+            weighted, pooled = max(weighted, depth[0]), max(pooled, depth[1])
+        return DepthFigures(weighted=weighted, with_pooling=pooled)
+
+    def unsupported_ops(self) -> tuple[UnsupportedOp, ...]:
+        return tuple(UnsupportedOp(op=op, layer=layer, count=count)
+                     for (op, layer), count in self.unsupported.items())
+
+
+class _DispatchMode(TorchDispatchMode):
+    def __init__(self, tracker: _Tracker):
+        super().__init__()
+        self.tracker = tracker
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        tracker = self.tracker
+        if not tracker.suppress:
+            packet = func._overloadpacket
+            tracker.op(packet, str(packet), ATEN_HANDLERS.get(packet), WEIGHTED_OPS.get(packet),
+                       packet in POOL_OPS, args, kwargs, out)
+        return out
+
+
+class _FunctionMode(TorchFunctionMode):
+    def __init__(self, tracker: _Tracker):
+        super().__init__()
+        self.tracker = tracker
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        handler = FUNCTION_HANDLERS.get(func)
+        tracker = self.tracker
+        if handler is None or tracker.suppress:
+            return func(*args, **kwargs)
+        tracker.suppress += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            tracker.suppress -= 1
+        tracker.op(func, FUNCTION_NAMES.get(func, "dropout"), handler, WEIGHTED_FUNCTIONS.get(func), False,
+                   args, kwargs, out)
+        return out

@@ -1,0 +1,25 @@
+"""The spine: for every built-in network, the analytic engine on the spec and the torch engine on the
+built module (meta device) give the same records, groups, depth and totals, to the last operation."""
+
+import pytest
+
+import archlens
+from archlens.counting.analytic import profile_spec
+from archlens.counting.torch_engine import profile_module
+from archlens.spec import load_spec
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+def test_analytic_and_torch_engines_agree(builtin, train):
+    spec = load_spec(builtin)
+    analytic = profile_spec(spec, train=train)
+    torch_profile = profile_module(archlens.build(spec, device="meta", train=train), analytic.input_shape,
+                                   train=train, name=spec.name)
+    assert torch_profile.unsupported == ()
+    assert [layer.name for layer in torch_profile.layers] == [layer.name for layer in analytic.layers]
+    for ours, theirs in zip(torch_profile.layers, analytic.layers):
+        assert ours == theirs, ours.name  # name, kind, shapes, weights, biases, every op column, activations
+    assert torch_profile.groups == analytic.groups
+    assert torch_profile.depth == analytic.depth
+    assert torch_profile.totals == analytic.totals
+    assert (torch_profile.engine, analytic.engine) == ("torch", "analytic")

@@ -1,0 +1,212 @@
+"""The torch engine on plain modules: functional ops against hand formulas, state restored, unsupported
+ops listed, designs too large to allocate, and module targets from the command line."""
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import archlens
+from archlens.cli import main
+from archlens.counting.torch_engine import ROOT, profile_module
+from archlens.errors import TargetError
+
+B, L, D, H = 2, 8, 32, 4  # batch, tokens, width, heads (head width 8)
+
+
+class AttentionBlock(nn.Module):
+    """Linear projections, F.scaled_dot_product_attention, torch.matmul, x + y, F.relu and torch.cat."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v = nn.Linear(D, D), nn.Linear(D, D), nn.Linear(D, D)
+        self.out = nn.Linear(2 * D, D)
+
+    def forward(self, x):
+        def heads(t):
+            return t.view(B, L, H, D // H).transpose(1, 2)
+
+        attended = F.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)), heads(self.v(x)))
+        attended = attended.transpose(1, 2).reshape(B, L, D)
+        mixed = torch.matmul(torch.matmul(x, x.transpose(1, 2)), x)  # (B,L,D)@(B,D,L), then (B,L,L)@(B,L,D)
+        y = F.relu(attended + mixed)
+        return self.out(torch.cat([y, x], dim=-1))
+
+
+def test_attention_block_against_hand_formulas():
+    p = profile_module(AttentionBlock(), (B, L, D))
+    rows = {layer.name: layer for layer in p.layers}
+    assert [layer.name for layer in p.layers] == ["q", "k", "v", ROOT, "out"]
+    for name in "qkv":
+        assert rows[name].macs == B * L * D * D == 16_384
+        assert rows[name].ops.bias_ops == B * L * D
+        assert (rows[name].weights, rows[name].biases) == (D * D, D)
+    scores = B * H * L * L  # 512 attention scores
+    top = rows[ROOT]
+    assert top.kind == "attentionblock"
+    assert top.macs == 2 * scores * (D // H) + 2 * B * L * D * L  # QK^T and AV; two matmuls
+    assert top.ops.activation_ops == 3 * scores + B * L * D  # softmax (exp, sum, divide) and F.relu
+    assert top.ops.elementwise_ops == scores + B * L * D  # the 1/sqrt(E) scale and attended + mixed
+    assert top.ops.bias_ops == top.ops.norm_ops == top.ops.pool_ops == 0  # torch.cat is free
+    assert rows["out"].macs == B * L * 2 * D * D
+    assert p.totals.macs == 3 * 16_384 + 16_384 + 32_768 == 98_304
+    assert (p.depth.weighted, p.depth.with_pooling) == (2, 2)  # projection, then out
+    assert p.unsupported == ()
+    assert p.totals.params == 3 * (D * D + D) + 2 * D * D + D
+
+
+def test_module_state_is_restored():
+    block = AttentionBlock().train()
+    block.k.eval()
+    params = {name: (param, param.detach().clone()) for name, param in block.named_parameters()}
+    calls = []
+    handle = block.q.register_forward_hook(lambda *args: calls.append(1))
+    pre_hooks, hooks = dict(block.q._forward_pre_hooks), dict(block.q._forward_hooks)
+    global_hooks = dict(nn.modules.module._global_forward_hooks)
+    profile_module(block, (B, L, D))
+    assert calls == [1]  # the user's own hook still runs, once
+    assert block.training and not block.k.training and block.q.training
+    for name, param in block.named_parameters():
+        original, values = params[name]
+        assert param is original and param.device.type == "cpu" and torch.equal(param, values)
+    assert dict(block.q._forward_pre_hooks) == pre_hooks and dict(block.q._forward_hooks) == hooks
+    assert dict(nn.modules.module._global_forward_hooks) == global_hooks
+    handle.remove()
+
+
+def test_batch_norm_buffers_untouched_in_training_mode():
+    bn = nn.BatchNorm2d(4).eval()
+    before = {name: buffer.clone() for name, buffer in bn.named_buffers()}
+    p = profile_module(bn, (2, 4, 5, 5), train=True)
+    assert all(torch.equal(buffer, before[name]) for name, buffer in bn.named_buffers())
+    assert not bn.training  # profiled in training mode, left in eval mode as found
+    assert p.layers[0].ops.norm_ops == 2 * 2 * 4 * 5 * 5  # scale and shift; num_batches_tracked += 1 is free
+    assert p.unsupported == ()
+
+
+class Scan(nn.Module):
+    def forward(self, x):
+        return torch.cumsum(x, dim=1)
+
+
+def test_an_op_without_a_formula_is_listed_with_its_layer():
+    model = nn.Sequential(nn.Linear(4, 4), Scan())
+    p = profile_module(model, (1, 4))
+    assert [(u.op, u.layer, u.count) for u in p.unsupported] == [("aten.cumsum", "1", 1)]
+    text = archlens.cli.render_profile(p, archlens.cli.ProfileFormat.table, None)
+    assert "NOT COUNTED (unsupported ops): aten.cumsum x1 in 1" in text
+    assert p.to_dict()["unsupported_ops"] == [{"op": "aten.cumsum", "layer": "1", "count": 1}]
+
+
+def test_a_100_billion_parameter_factory_on_meta():
+    width = 100_000
+
+    def factory():
+        return nn.Sequential(*[nn.Linear(width, width) for _ in range(10)])
+
+    p = profile_module(factory, (1, width))
+    assert p.totals.params == 10 * (width * width + width) == 100_001_000_000
+    assert p.totals.macs == 10 * width * width == 100_000_000_000
+    assert p.totals.bias_ops == 10 * width
+    assert p.depth.weighted == 10
+
+
+def test_python_api_takes_a_module_or_a_factory():
+    def factory():
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+
+    by_factory = archlens.profile(factory, input_shape=(1, 3, 224, 224))
+    by_module = archlens.profile(factory(), input_shape=(1, 3, 224, 224))
+    assert by_factory.layers == by_module.layers
+    assert by_factory.totals.macs == 8 * 27 * 224 * 224
+    assert by_factory.layers[2].ops.pool_ops == 8 * 112 * 112 * 4
+    assert (by_factory.depth.weighted, by_factory.depth.with_pooling) == (1, 2)
+
+
+def test_a_spec_through_the_torch_engine_keeps_its_name_and_metadata():
+    p = archlens.profile("alexnet", engine="torch")
+    assert (p.name, p.engine, p.metadata["paper"]) == ("alexnet", "torch", archlens.profile("alexnet").metadata["paper"])
+    assert p.totals == archlens.profile("alexnet").totals
+
+
+MODULE_FILE = """
+import torch.nn as nn
+
+def factory():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(8, 10))
+
+instance = factory()
+
+def not_a_model():
+    return 42
+"""
+
+
+def test_cli_profiles_a_module_target_from_the_current_directory(tmp_path):
+    (tmp_path / "tests_module.py").write_text(MODULE_FILE)
+    archlens_script = Path(sys.executable).with_name("archlens")
+    command = [str(archlens_script)] if archlens_script.exists() else [sys.executable, "-I", "-m", "archlens"]
+    result = subprocess.run([*command, "profile", "tests_module:factory", "--input-shape", "1,3,32,32",
+                             "--format", "json"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    assert data["engine"] == "torch" and data["name"] == "tests_module:factory"
+    assert data["totals"]["macs"] == 8 * 27 * 32 * 32 + 8 * 10
+    assert data["totals"]["params"] == 8 * 27 + 8 + 80 + 10
+    assert [row["kind"] for row in data["layers"]] == ["conv", "relu", "adaptive_avgpool", "flatten", "linear"]
+
+
+@pytest.fixture
+def target_dir(tmp_path, monkeypatch, request):
+    module_name = "archlens_target_" + re.sub(r"\W", "_", request.node.name)
+    (tmp_path / f"{module_name}.py").write_text(MODULE_FILE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield module_name
+    sys.modules.pop(module_name, None)
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("attribute, shape, expected", [
+    ("instance", "1,3,16,16", None),
+    ("factroy", "1,3,16,16", "has no attribute 'factroy'; did you mean 'factory'?"),
+    ("not_a_model", "1,3,16,16", "returned int, not a torch.nn.Module"),
+    ("factory", None, "module targets need --input-shape N,C,H,W"),
+    ("factory", "1,4,16,16", "layer 0: forward raised RuntimeError"),
+])
+def test_module_target_errors_are_one_line_with_exit_code_2(capsys, target_dir, attribute, shape, expected):
+    args = ["profile", f"{target_dir}:{attribute}"] + (["--input-shape", shape] if shape else [])
+    code, out, err = run_cli(capsys, *args)
+    if expected is None:
+        assert code == 0 and "Total" in out
+        return
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and expected in err, err
+
+
+def test_missing_module_is_named(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "profile", "no_such_module_here:factory", "--input-shape", "1,3,8,8")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "cannot import module 'no_such_module_here'" in err
+
+
+def test_forward_error_keeps_its_cause(target_dir):
+    with pytest.raises(TargetError) as caught:
+        archlens.profile(f"{target_dir}:factory", input_shape=(1, 4, 16, 16))
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert caught.value.where.endswith("layer 0")
