@@ -249,7 +249,8 @@ def spec_of(target: Any) -> NetworkSpec | None:
 def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
           max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
           max_depth: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
-          train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None) -> BudgetReport:
+          train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None,
+          input_shape: tuple[int, ...] | None = None) -> BudgetReport:
     """Hold ``target`` (a built-in name, spec file, spec, or module) to a budget.
 
     >>> import archlens
@@ -259,7 +260,8 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
 
     Limits take exact integers or quantities (``"7M"``, ``"1.5G"``, ``"64MiB"``). The spec's
     ``budget:`` section applies too; an argument replaces the spec's limit on the same quantity.
-    With no limit at all this is an :class:`~archlens.errors.ArchlensError`.
+    With no limit at all this is an :class:`~archlens.errors.ArchlensError`. ``input_shape``
+    (N, C, H, W) is what a module target needs (for a spec it replaces the spec's input).
     """
     from archlens.profiler import profile
 
@@ -273,7 +275,8 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
             f"no budget for {name}",
             hint="give a limit (--max-params 7M, --max-macs 1.5G, ...) or add a budget: section to the spec",
         )
-    result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype)
+    result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype,
+                     input_shape=input_shape)
     return evaluate(result, limits)
 
 

@@ -118,22 +118,28 @@ class Comparison:
 
 
 def comparison(targets: Iterable[Any], *, train: bool = False, batch: int = 1, dtype: str = "float32",
-               engine: str | None = None) -> Comparison:
-    """Profile every target (built-in name, spec file, spec, module) and put them side by side."""
+               engine: str | None = None, input_shape: tuple[int, ...] | None = None) -> Comparison:
+    """Profile every target (built-in name, spec file, spec, module) and put them side by side.
+
+    ``input_shape`` (N, C, H, W) is for module targets; specs keep their own input.
+    """
+    from archlens.analysis.budget import spec_of
     from archlens.profiler import profile
 
     targets = list(targets)
     if not targets:
         raise ArchlensError("nothing to compare", hint="name at least one network, e.g. googlenet alexnet vgg16")
-    return Comparison(
-        networks=tuple(NetworkFigures.from_profile(profile(target, engine=engine, batch=batch, train=train,
-                                                           dtype=dtype))
-                       for target in targets),
-        train=train,
-    )
+    networks = []
+    for target in targets:
+        spec = spec_of(target)
+        result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype,
+                         input_shape=None if spec is not None else input_shape)
+        networks.append(NetworkFigures.from_profile(result))
+    return Comparison(networks=tuple(networks), train=train)
 
 
-def compare(*targets: Any, train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None):
+def compare(*targets: Any, train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None,
+            input_shape: tuple[int, ...] | None = None):
     """A pandas DataFrame comparing ``targets``, one row a network, ratios to the first.
 
     >>> import archlens
@@ -144,4 +150,5 @@ def compare(*targets: Any, train: bool = False, batch: int = 1, dtype: str = "fl
     """
     if len(targets) == 1 and isinstance(targets[0], (list, tuple)):
         targets = tuple(targets[0])
-    return comparison(targets, train=train, batch=batch, dtype=dtype, engine=engine).to_dataframe()
+    return comparison(targets, train=train, batch=batch, dtype=dtype, engine=engine,
+                      input_shape=input_shape).to_dataframe()

@@ -62,12 +62,18 @@ def csv_text(records: Sequence[dict[str, Any]]) -> str:
 
 
 def times(value: float | None) -> str:
-    """A ratio: ``8.7111`` -> ``8.71x``; None -> an em dash."""
-    return "—" if value is None else f"{value:.2f}x"
+    """A ratio: ``8.7111`` -> ``8.71x``, ``0.000449`` -> ``0.00045x``; None -> an em dash."""
+    if value is None:
+        return "—"
+    return f"{value:.2f}x" if value == 0 or value >= 0.1 else f"{value:.2g}x"
 
 
-def percent(value: float | None, *, signed: bool = True) -> str:
-    return "—" if value is None else (f"{100 * value:+.1f} %" if signed else f"{100 * value:.1f} %")
+def percent(value: float | None) -> str:
+    """A signed share: ``0.055`` -> ``+5.5 %``; under 0.1 % two significant digits (``+0.021 %``)."""
+    if value is None:
+        return "—"
+    share = 100 * value
+    return f"{share:+.2g} %" if 0 < abs(share) < 0.1 else f"{share:+.1f} %"
 
 
 def count_text(value: int) -> str:
