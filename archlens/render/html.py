@@ -1,0 +1,170 @@
+"""Self-contained HTML reports: one jinja2 environment (autoescape on), plotly charts, graphviz graphs.
+
+The page opens offline: plotly's JavaScript is inlined once in the page's head (about 4.8 MB), so
+the single file can be mailed, attached to a CI run or opened from any folder, with no network
+and no companion file to lose. Graphs are graphviz SVG inlined in the page. The same report gives
+the same bytes (chart ids are numbered, nothing depends on the clock).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable
+
+from archlens.report import NetworkSection, Report
+from archlens.units import format_bytes, format_count, format_int, format_ratio
+
+CHART_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+@lru_cache(maxsize=1)
+def environment():
+    """The jinja2 environment for every report template: autoescape on, number filters from units."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("archlens.render", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        int=format_int, count=format_count, bytes=format_bytes, ratio=_ratio, shape=_shape, pct=_pct,
+        number=_number,
+    )
+    return env
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else format_ratio(value)
+
+
+def _shape(shape: Any) -> str:
+    return "x".join(map(str, shape)) if not isinstance(shape, str) else shape
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _number(value: int | float | None) -> str:
+    """An exact integer with separators, a float as written (``1.5e9`` -> ``1,500,000,000``)."""
+    if value is None:
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return format_int(value) if isinstance(value, int) else f"{value:,.4g}"
+
+
+class _Charts:
+    """Numbers chart divs in page order, so the page's bytes are reproducible."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, figure: Any) -> str:
+        from markupsafe import Markup
+
+        if figure is None:
+            return Markup("")
+        self.count += 1
+        div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{self.count}",
+                             config=CHART_CONFIG)
+        return Markup(f'<div class="chart">{div}</div>')
+
+
+def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
+    """The network's graph as inline SVG markup, or a note saying why it is missing."""
+    from markupsafe import Markup
+
+    from archlens.render.graph import GraphvizMissing, build_graph, render, svg_for_html, to_dot
+
+    dot_text = to_dot([build_graph(section.profile, depth=depth, details=section.details)])
+    try:
+        return {"svg": Markup(svg_for_html(render(dot_text, "svg"))), "note": ""}
+    except GraphvizMissing as missing:
+        return {"svg": Markup(""), "note": f"Graph not drawn: {missing}."}
+
+
+def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: bool) -> dict[str, Any]:
+    """What the template needs for one network: cards, charts, graphs, tables."""
+    from archlens.render import charts as C
+
+    profile = section.profile
+    totals = profile.totals
+    view: dict[str, Any] = {
+        "name": profile.name,
+        "anchor": "net-" + "".join(ch if ch.isalnum() else "-" for ch in profile.name),
+        "description": section.description,
+        "profile": profile,
+        "totals": totals,
+        "depth": profile.depth,
+        "layers": profile.to_dict()["layers"],
+        "mac_bars": charts(C.layer_bars(profile, "macs")),
+        "param_bars": charts(C.layer_bars(profile, "params")),
+        "treemap": charts(C.compute_treemap(profile, "macs")),
+        "graph_top": graph_svg(section, 1),
+        "graph_full": graph_svg(section, None),
+        "full_graph_open": full_graph_open,
+        "table1": None,
+        "budget": section.budget,
+        "unsupported": profile.unsupported,
+    }
+    if section.table1 is not None:
+        from archlens.render import paper
+
+        view["table1"] = {"header": paper.HEADER, "align": paper.ALIGN, "rows": paper.rows(section.table1),
+                          "notes": paper.notes(section.table1), "units": paper.UNITS_NOTE,
+                          "network": section.table1.network}
+    return view
+
+
+def render_html(report: Report, *, progress: Callable[[str], None] | None = None) -> str:
+    """The report as one self-contained HTML page; ``progress`` is called before each network is drawn."""
+    from archlens.render import charts as C
+    from archlens.render.text import CONVENTIONS
+
+    charts = _Charts()
+    context: dict[str, Any] = {
+        "report": report,
+        "conventions": CONVENTIONS,
+        "comparison": None,
+        "inception": None,
+        "claims": report.claims,
+        "budgets": report.budgets,
+    }
+    if report.comparison is not None:
+        comparison = report.comparison
+        context["comparison"] = {
+            "rows": comparison.rows(),
+            "baseline": comparison.baseline.name,
+            "bars": charts(C.comparison_bars(comparison)),
+            "scatter": charts(C.params_macs_scatter(comparison)),
+            "accuracy": charts(C.accuracy_macs_scatter(comparison)),
+        }
+    if report.inception is not None:
+        study = report.inception
+        context["inception"] = {
+            "study": study,
+            "modules": charts(C.inception_modules_bars(study)),
+            "cascade": charts(C.inception_cascade_lines(study)),
+        }
+    step = progress or (lambda _name: None)
+    sections = []
+    for section in report.networks:
+        step(f"draw {section.profile.name}")
+        sections.append(section_view(section, charts, full_graph_open=report.single))
+    context["sections"] = sections
+    context["plotly_js"] = _plotly_js()
+    return environment().get_template("report.html.j2").render(context)
+
+
+@lru_cache(maxsize=1)
+def _plotly_js():
+    from markupsafe import Markup
+    import plotly.offline
+
+    return Markup(plotly.offline.get_plotlyjs())
+

@@ -1,0 +1,176 @@
+"""Markdown reports with SVG images, for a repository or a pull request.
+
+:func:`render_markdown_report` returns every file of the report as ``{relative path: content}``:
+``NAME.md`` and its images in a folder ``NAME/`` beside it (static SVG charts from
+:mod:`archlens.render.svg_charts`, graphs drawn by graphviz). Nothing depends on the clock or on
+hash order, so the same report gives the same bytes (graph SVGs: on one graphviz version).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from archlens.render import svg_charts
+from archlens.render.charts import PALETTE
+from archlens.report import NetworkSection, Report
+from archlens.units import format_bytes, format_count, format_int
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+
+
+def _graph_file(graph) -> bytes | None:
+    from archlens.render.graph import GraphvizMissing, render, to_dot
+
+    try:
+        return render(to_dot([graph]), "svg")
+    except GraphvizMissing:
+        return None
+
+
+def _cards(section: NetworkSection) -> str:
+    profile = section.profile
+    t = profile.totals
+    lines = [
+        f"- **Parameters:** {format_count(t.params)} ({format_int(t.params)}; weights {format_int(t.weights)})",
+        f"- **MACs:** {format_count(t.macs)} ({format_int(t.macs)}) · **FLOPs:** {format_count(t.flops)}",
+        f"- **Activation memory:** {format_bytes(t.activation_bytes)} ({format_int(t.activation_elements)} "
+        f"elements, {profile.dtype})",
+    ]
+    if profile.depth is not None:
+        lines.append(f"- **Depth:** {profile.depth.weighted} layers with parameters, "
+                     f"{profile.depth.with_pooling} counting pooling")
+    lines.append(f"- **Other ops:** {format_count(t.other_ops)} (bias, normalization, activation, pooling)")
+    if profile.unsupported:
+        listed = ", ".join(f"{u.op} x{u.count} in {u.layer or '(top)'}" for u in profile.unsupported)
+        lines.append(f"- **Not counted (unsupported ops):** {listed}")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown_report(report: Report, name: str = "report.md", *,
+                           progress: Callable[[str], None] | None = None) -> dict[str, str | bytes]:
+    """Every file of the report: ``{name: markdown, "<stem>/<image>.svg": svg, ...}``."""
+    from archlens.render import analysis_text, text
+    from archlens.render.graph import build_graph
+    from archlens.render.paper import render_table1_markdown
+
+    step = progress or (lambda _name: None)
+    stem = name[:-3] if name.endswith(".md") else name
+    folder = _slug(stem)
+    files: dict[str, str | bytes] = {}
+    parts: list[str] = []
+
+    def image(file: str, content: str | bytes | None, alt: str) -> str:
+        if content is None:
+            return "_Graph not drawn: graphviz's `dot` is not installed._\n"
+        files[f"{folder}/{file}"] = content
+        return f"![{alt}]({folder}/{file})\n"
+
+    names = [s.profile.name for s in report.networks]
+    parts.append(f"# {report.title}\n")
+    mode = "training mode (aux heads)" if report.train else "inference"
+    parts.append(f"Networks: {', '.join(f'`{n}`' for n in names)} · {mode}. Every figure is an exact count "
+                 "from the network's definition (archlens).\n")
+    parts.append(f"_{text.CONVENTIONS}_\n")
+
+    comparison = report.comparison
+    if comparison is not None:
+        parts.append("## Comparison\n")
+        parts.append(analysis_text.comparison_markdown(comparison))
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(comparison.networks))]
+        nets = list(comparison.networks)
+        size = svg_charts.bar_chart(
+            "Parameters and MACs (log scale)", ["parameters", "MACs"],
+            [(n.name, color, [n.params, n.macs]) for n, color in zip(nets, colors)], log=True)
+        scatter = svg_charts.scatter_chart(
+            "Parameters vs MACs", [(n.name, n.macs, n.params, color) for n, color in zip(nets, colors)],
+            x_label="MACs (log scale)", y_label="parameters (log scale)")
+        parts.append("\n" + image("size.svg", size, "Parameters and MACs of each network, log scale"))
+        parts.append("\n" + image("params-vs-macs.svg", scatter, "Parameters against MACs, log-log"))
+        with_accuracy = [(n, c) for n, c in zip(nets, colors) if n.top1 is not None]
+        if len(with_accuracy) >= 2:
+            accuracy = svg_charts.bar_chart("Published top-1 accuracy (%)", [n.name for n, _ in with_accuracy],
+                                            [("top-1", PALETTE[0], [round(n.top1 * 1000) for n, _ in with_accuracy])],
+                                            value_text=lambda v: f"{v / 1000:.1f}%")
+            parts.append("\n" + image("accuracy.svg", accuracy, "Published top-1 accuracy"))
+
+    if report.claims is not None:
+        parts.append("\n## The GoogLeNet paper's claims, measured\n")
+        parts.append(_demote(analysis_text.claims_markdown(report.claims)))
+
+    if report.inception is not None:
+        step("inception figures")
+        study = report.inception
+        parts.append(f"\n## Inception study: what the 1x1 reductions buy ({study.network})\n")
+        parts.append(_demote(analysis_text.study_markdown(study)))
+        modules = svg_charts.bar_chart(
+            "MACs of each Inception module alone: naive vs reduced", [m.name for m in study.modules],
+            [("naive (figure 2a)", PALETTE[3], [m.naive.macs for m in study.modules]),
+             ("reduced (figure 2b)", PALETTE[0], [m.reduced.macs for m in study.modules])])
+        parts.append("\n" + image("inception-modules.svg", modules, "MACs of each module, naive vs reduced"))
+        first = study.modules[0].name
+        figure = _module_figure(report, first)
+        parts.append(f"\n`{first}` naive (right) and with its 1x1 reductions (left), on the same input:\n\n"
+                     + image(f"{_slug(first)}-reduced-vs-naive.svg", figure, f"{first}, reduced and naive"))
+
+    if report.budgets:
+        parts.append("\n## Budgets\n")
+        for budget in report.budgets:
+            parts.append(_demote(analysis_text.budget_markdown(budget)) + "\n")
+
+    for section in report.networks:
+        step(f"draw {section.profile.name}")
+        profile = section.profile
+        slug = _slug(profile.name)
+        parts.append(f"\n## {profile.name}\n")
+        if section.description:
+            parts.append(section.description.strip() + "\n")
+        parts.append("\n" + _cards(section))
+        blocks = [row for row in profile.rollup(1) if row.macs > 0]
+        if blocks:
+            chart = svg_charts.bar_chart(f"{profile.name}: MACs by top-level block",
+                                         [row.name for row in blocks], [("MACs", PALETTE[0], [r.macs for r in blocks])],
+                                         note=f"{format_int(profile.totals.macs)} MACs in all")
+            parts.append("\n" + image(f"{slug}-macs.svg", chart, f"{profile.name}: MACs by block"))
+        top_graph = build_graph(profile, depth=1, details=section.details)
+        full_graph = build_graph(profile, details=section.details)
+        top = _graph_file(top_graph)
+        parts.append(f"\n{image(f'{slug}-graph.svg', top, f'{profile.name}: graph of the top-level blocks')}")
+        full = _graph_file(full_graph) if len(full_graph.nodes) > len(top_graph.nodes) else None
+        if full is not None:
+            files[f"{folder}/{slug}-graph-full.svg"] = full
+            parts.append(f"\nEvery layer: [{slug}-graph-full.svg]({folder}/{slug}-graph-full.svg) "
+                         "(Inception modules as clusters of their four branches and the concat).\n")
+        if section.table1 is not None:
+            parts.append("\n" + _demote(render_table1_markdown(section.table1)))
+        if report.single and section.budget is not None:
+            parts.append("\n" + _demote(analysis_text.budget_markdown(section.budget)))
+        parts.append("\n" + _demote(text.render_markdown(profile, 1)))
+
+    body = "\n".join(part.rstrip("\n") + "\n" for part in parts)
+    files = {name: body, **dict(sorted(files.items()))}
+    return files
+
+
+def _demote(markdown: str) -> str:
+    """Sub-headings under this report's ``##`` sections: ``### x`` stays, a stray empty ``###`` goes."""
+    lines = [line for line in markdown.splitlines() if line.strip() != "###"]
+    return "\n".join(lines) + "\n"
+
+
+def _module_figure(report: Report, module: str) -> bytes | None:
+    """graphviz SVG of one Inception module, reduced and naive side by side."""
+    from archlens.analysis.inception import naive_variant, reduced_variant
+    from archlens.counting.analytic import profile_spec
+    from archlens.render.graph import GraphvizMissing, build_graph, render, spec_details, to_dot
+    from archlens.spec import load_spec
+
+    source = next(s for s in report.networks if any(g.kind == "inception" for g in s.profile.groups))
+    reduced = reduced_variant(load_spec(source.target))
+    naive = naive_variant(reduced)
+    graphs = [build_graph(profile_spec(spec), block=module, details=spec_details(spec)) for spec in (reduced, naive)]
+    try:
+        return render(to_dot(graphs), "svg")
+    except GraphvizMissing:
+        return None

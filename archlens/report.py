@@ -1,0 +1,115 @@
+"""Reports: everything a report shows about one or several networks, gathered as data.
+
+:func:`build_report` profiles each target and collects the analyses that apply: the comparison
+(several networks), the Inception study (a network with Inception modules), the GoogLeNet paper's
+Table 1 and claims (when ``googlenet`` is among the targets) and budget checks (limits given, or
+in the specs). Rendering is separate: :mod:`archlens.render.html` and
+:mod:`archlens.render.markdown_report` turn a :class:`Report` into pages.
+
+>>> report = build_report(["googlenet", "alexnet"])
+>>> [n.profile.name for n in report.networks], report.comparison.baseline.name
+(['googlenet', 'alexnet'], 'googlenet')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from archlens.counting.records import Profile
+from archlens.errors import ArchlensError
+
+# The network whose paper Table 1 and claims a report reproduces.
+PAPER_NETWORK = "googlenet"
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    """One network: its profile, spec notes for graph labels, and the analyses that concern it alone."""
+
+    target: str
+    profile: Profile
+    details: dict[str, str]      # layer name -> kernel/stride note (from the spec; empty for a module)
+    description: str
+    table1: Any = None           # archlens.analysis.table1.Table1, for GoogLeNet
+    budget: Any = None           # archlens.analysis.budget.BudgetReport, when limits apply
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a report shows. ``comparison`` is None for one network."""
+
+    title: str
+    networks: tuple[NetworkSection, ...]
+    comparison: Any = None       # archlens.analysis.compare.Comparison
+    inception: Any = None        # archlens.analysis.inception.InceptionStudy
+    claims: Any = None           # archlens.analysis.claims.ClaimsReport
+    train: bool = False
+
+    @property
+    def single(self) -> bool:
+        return len(self.networks) == 1
+
+    @property
+    def budgets(self) -> list[Any]:
+        return [section.budget for section in self.networks if section.budget is not None]
+
+
+def build_report(targets: Sequence[Any], *, title: str | None = None, train: bool = False,
+                 limits: dict[str, Any] | None = None,
+                 progress: Callable[[str], None] | None = None) -> Report:
+    """Profile ``targets`` and gather every analysis that applies to them.
+
+    ``limits`` holds budget limits by keyword (``{"max_macs": "1.5G"}``), applied to every
+    network on top of each spec's own ``budget:``. ``progress`` is called with a short step name
+    before each step (the CLI draws a progress bar with it); library code never prints.
+    """
+    from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits, spec_of
+    from archlens.profiler import profile
+    from archlens.render.graph import spec_details
+
+    targets = list(targets)
+    if not targets:
+        raise ArchlensError("nothing to report", hint="name at least one network, e.g. googlenet alexnet vgg16")
+    step = progress or (lambda _name: None)
+    given = network_limits(**(limits or {}))
+    sections = []
+    for target in targets:
+        step(f"profile {target}")
+        spec = spec_of(target)
+        result = profile(spec if spec is not None else target, train=train)
+        budget_limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
+        table1 = None
+        if spec is not None and spec.name == PAPER_NETWORK:
+            from archlens.analysis.table1 import reproduce_table1
+
+            table1 = reproduce_table1(spec)
+        sections.append(NetworkSection(
+            target=str(target),
+            profile=result,
+            details=spec_details(spec) if spec is not None else {},
+            description=spec.description if spec is not None else "",
+            table1=table1,
+            budget=evaluate(result, budget_limits) if budget_limits else None,
+        ))
+    comparison = inception = claims = None
+    if len(sections) > 1:
+        from archlens.analysis.compare import Comparison, NetworkFigures
+
+        step("compare")
+        comparison = Comparison(tuple(NetworkFigures.from_profile(s.profile) for s in sections), train=train)
+    with_modules = [s for s in sections if any(g.kind == "inception" for g in s.profile.groups)]
+    if with_modules and spec_of(with_modules[0].target) is not None:
+        from archlens.analysis.inception import inception_study
+
+        step("inception study")
+        inception = inception_study(with_modules[0].target)
+    if any(s.profile.name == PAPER_NETWORK for s in sections):
+        from archlens.analysis.claims import paper_claims
+
+        step("paper claims")
+        claims = paper_claims()
+    names = [s.profile.name for s in sections]
+    default_title = names[0] if len(names) == 1 else " vs ".join(names)
+    return Report(title=title or default_title, networks=tuple(sections), comparison=comparison,
+                  inception=inception, claims=claims, train=train)

@@ -1,0 +1,100 @@
+"""Reports: the data gathered, the HTML page (self-contained, escaped, reproducible), the Markdown flavour."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from archlens.cli import main
+from archlens.render.html import render_html
+from archlens.render.markdown_report import render_markdown_report
+from archlens.report import build_report
+from tests.conftest import require_tool
+
+HOSTILE = 'evil "net" <script>alert(1)</script> {x}'
+
+
+@pytest.fixture(scope="module")
+def comparison_report():
+    return build_report(["googlenet", "alexnet", "vgg16"], limits={"max_macs": "2G"})
+
+
+@pytest.fixture(scope="module")
+def comparison_html(comparison_report):
+    return render_html(comparison_report)
+
+
+def test_report_gathers_the_analyses_that_apply(comparison_report):
+    report = comparison_report
+    assert [s.profile.name for s in report.networks] == ["googlenet", "alexnet", "vgg16"]
+    assert report.comparison.baseline.name == "googlenet"
+    assert report.inception.network == "googlenet" and len(report.inception.modules) == 9
+    assert report.claims is not None
+    assert [s.table1 is not None for s in report.networks] == [True, False, False]
+    # 2 G MACs: googlenet (1,582,671,872) and alexnet (724,406,816) fit, vgg16 (15,470,264,320) does not
+    assert [b.ok for b in report.budgets] == [True, True, False]
+
+
+def test_single_network_report_has_no_comparison():
+    report = build_report(["alexnet"])
+    assert report.single and report.comparison is None and report.claims is None and report.inception is None
+
+
+def test_html_is_self_contained(comparison_html):
+    page = comparison_html
+    assert page.count("* plotly.js v") == 1  # inlined once, in the head
+    without_js = page.replace(page[page.index("<script>"):page.index("</script>")], "")
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', without_js)
+    assert "<link" not in without_js and "@import" not in without_js
+
+
+def test_html_shows_the_figures(comparison_html):
+    page = comparison_html
+    for figure in ("6,998,552", "1,582,671,872", "60,965,224", "15,470,264,320"):
+        assert figure in page
+    assert 'id="comparison"' in page and 'id="claims"' in page and 'id="inception"' in page and 'id="budgets"' in page
+    assert "GoogLeNet paper, Table 1, reproduced on googlenet" in page
+    # one chart a layer-MACs, layer-params and treemap per network, 2 comparison and 2 study charts
+    assert len(re.findall(r'<div id="chart-\d+" class="plotly-graph-div"', page)) == 3 * 3 + 2 + 2
+    assert page.count('<div class="graph" data-graph="top">') == 3
+
+
+def test_html_is_reproducible(comparison_report, comparison_html):
+    assert render_html(comparison_report) == comparison_html
+
+
+def test_html_escapes_user_strings():
+    spec = {"name": HOSTILE, "description": "</p><script>alert(2)</script>",
+            "metadata": {"notes": "<img src=x onerror=alert(3)>"},
+            "layers": [{"conv": {"name": "c1", "out": 4, "kernel": 3}}, {"flatten": {}}, {"linear": {"out": 2}}]}
+    page = render_html(build_report([spec]))
+    body = page[page.index("</head>"):]
+    assert "<script>alert" not in body and "&lt;script&gt;alert(2)" in body
+    assert "\\u003cscript\\u003ealert(1)" in body or "&lt;script&gt;alert(1)" in body
+
+
+def test_markdown_report_files(comparison_report):
+    files = render_markdown_report(comparison_report, "cmp.md")
+    markdown = files["cmp.md"]
+    images = re.findall(r"\]\((cmp/[^)]+\.svg)\)", markdown)
+    assert set(images) <= set(files) and len(set(images)) == len(images)
+    assert {"cmp/size.svg", "cmp/params-vs-macs.svg", "cmp/inception-modules.svg"} <= set(images)
+    assert all(str(files[name]).lstrip("b'").startswith(("<svg", "<?xml")) for name in files if name != "cmp.md")
+    assert "## Comparison" in markdown and "| MACs | 1,582,671,872 | 724,406,816 | 15,470,264,320 |" in markdown
+    assert render_markdown_report(comparison_report, "cmp.md")["cmp.md"] == markdown
+
+
+def test_cli_report_html_and_md(tmp_path, capsys):
+    require_tool("dot")
+    assert main(["report", "alexnet", "vgg16", "-o", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert main(["report", "alexnet", "-o", str(tmp_path / "one.md")]) == 0
+    assert (tmp_path / "one" / "alexnet-graph.svg").exists()
+    err = capsys.readouterr().err
+    assert "wrote" in err and "\r" not in err  # no progress bar when stderr is not a terminal
+
+
+def test_cli_report_needs_a_known_suffix(tmp_path, capsys):
+    assert main(["report", "alexnet", "-o", str(tmp_path / "r.txt")]) == 2
+    assert "--format" in capsys.readouterr().err
