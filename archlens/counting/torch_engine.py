@@ -76,6 +76,17 @@ def _tensors(value: Any) -> Iterator[torch.Tensor]:
             yield from _tensors(item)
 
 
+def _flat_tensors(values: Any) -> list[torch.Tensor]:
+    """The tensors of an aten op's arguments or results (a tuple, with lists one level deep)."""
+    found = []
+    for value in values if isinstance(values, (tuple, list)) else (values,):
+        if isinstance(value, torch.Tensor):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            found.extend(item for item in value if isinstance(item, torch.Tensor))
+    return found
+
+
 def _spatial(kernel: Any, dims: int) -> tuple[int, ...]:
     kernel = tuple(kernel) if isinstance(kernel, (tuple, list)) else (kernel,)
     return kernel * dims if len(kernel) == 1 else kernel
@@ -274,13 +285,17 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", inp
         raise TargetError(f"input shape {shape} needs positive sizes", hint="write it like 1,3,224,224")
     module = materialize(module_or_factory, name)
     label = name or getattr(module, "archlens_name", None) or type(module).__name__
-    stand_ins = _meta_stand_ins(module)
-    constants = {id(t) for t in (*module.parameters(), *module.buffers(), *(stand_ins or {}).values())}
-    x = torch.empty(shape, device="meta", dtype=_input_dtype(module))
-    modes = {m: m.training for m in module.modules()}
-    tracker = _Tracker(module, constants, DTYPE_BYTES[dtype])
+    tree = _Tree(module)
+    stand_ins = None
+    if not all(tensor.is_meta for tensor in tree.tensors.values()):
+        stand_ins = {key: torch.empty_like(tensor, device="meta") for key, tensor in tree.tensors.items()}
+    constants = {id(t) for t in (*tree.tensors.values(), *(stand_ins or {}).values())}
+    x = torch.empty(shape, device="meta", dtype=_input_dtype(tree.tensors.values()))
+    modes = [(m, m.training) for m in tree.modules]
+    tracker = _Tracker(module, tree, constants, DTYPE_BYTES[dtype])
     try:
-        module.train(train)
+        if any(training != train for _, training in modes):
+            module.train(train)
         with tracker.active(), torch.no_grad():
             try:
                 if stand_ins is None:
@@ -297,8 +312,9 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", inp
                     hint=f"check the input shape {','.join(map(str, shape))} and the module's forward",
                 ) from error
     finally:
-        for submodule, training in modes.items():
-            submodule.training = training
+        for submodule, training in modes:
+            if submodule.training != training:
+                submodule.training = training
     return Profile(
         name=label,
         engine="torch",
@@ -336,19 +352,39 @@ def materialize(module_or_factory: Any, name: str | None, *, device: str | None 
     return module
 
 
-def _meta_stand_ins(module: nn.Module) -> dict[str, torch.Tensor] | None:
-    """Meta tensors in place of real parameters and buffers; None when everything is on meta already."""
-    named = [*module.named_parameters(), *module.named_buffers()]
-    if all(tensor.is_meta for _, tensor in named):
-        return None
-    return {name: torch.empty_like(tensor, device="meta") for name, tensor in named}
-
-
-def _input_dtype(module: nn.Module) -> torch.dtype:
-    for tensor in (*module.parameters(), *module.buffers()):
+def _input_dtype(tensors) -> torch.dtype:
+    for tensor in tensors:
         if tensor.is_floating_point():
             return tensor.dtype
     return torch.float32
+
+
+class _Tree:
+    """One walk over a module tree: qualified names, leaves, and parameters and buffers by qualified name."""
+
+    def __init__(self, root: nn.Module):
+        self.names: dict[int, str] = {}
+        self.modules: list[nn.Module] = []
+        self.leaves: set[int] = set()
+        self.tensors: dict[str, torch.Tensor] = {}
+        seen_tensors: set[int] = set()
+        pending = [("", root)]
+        while pending:
+            prefix, module = pending.pop()
+            if id(module) in self.names:
+                continue  # a module shared under two names keeps its first
+            self.names[id(module)] = prefix or ROOT
+            self.modules.append(module)
+            for store in (module._parameters, module._buffers):
+                for key, tensor in store.items():
+                    if tensor is not None and id(tensor) not in seen_tensors:
+                        seen_tensors.add(id(tensor))
+                        self.tensors[f"{prefix}.{key}" if prefix else key] = tensor
+            children = [(f"{prefix}.{key}" if prefix else key, child)
+                        for key, child in module._modules.items() if child is not None]
+            if not children:
+                self.leaves.add(id(module))
+            pending.extend(reversed(children))
 
 
 @dataclass
@@ -369,6 +405,7 @@ class _Tracker:
     """Counts ops into records of the innermost running module and follows tensor depths."""
 
     root: nn.Module
+    tree: _Tree
     constants: set[int]
     dtype_bytes: int
     names: dict[int, str] = field(init=False)
@@ -385,15 +422,9 @@ class _Tracker:
     suppress: int = 0
 
     def __post_init__(self) -> None:
-        self.names = {}
-        self.modules = {}
-        self.leaves = set()
-        for module_name, module in self.root.named_modules():
-            key = id(module)
-            self.names[key] = module_name or ROOT
-            self.modules[key] = module
-            if next(iter(module.children()), None) is None:
-                self.leaves.add(key)
+        self.names = self.tree.names
+        self.modules = {id(module): module for module in self.tree.modules}
+        self.leaves = self.tree.leaves
 
     # -- interception --
 
@@ -464,8 +495,8 @@ class _Tracker:
     def record(self, key: int, kind: str) -> _Record:
         module = self.modules[key]
         record = _Record(self.names[key], kind, len(self.records), self.inputs.get(key, ()))
-        for param_name, param in module.named_parameters(recurse=False):
-            if id(param) in self.counted_params:
+        for param_name, param in module._parameters.items():
+            if param is None or id(param) in self.counted_params:
                 continue
             self.counted_params.add(id(param))
             if param_name == "bias":
@@ -476,7 +507,7 @@ class _Tracker:
         return record
 
     def _own_parameters(self, module: nn.Module) -> bool:
-        return any(id(p) not in self.counted_params for p in module.parameters(recurse=False))
+        return any(p is not None and id(p) not in self.counted_params for p in module._parameters.values())
 
     def current(self, packet: Any) -> _Record:
         key = self.stack[-1] if self.stack else id(self.root)
@@ -494,17 +525,17 @@ class _Tracker:
            args: tuple, kwargs: dict, out: Any) -> None:
         weighted = pooled = 0
         constant = True
-        for tensor in _tensors(args):
-            if id(tensor) in self.constants:
+        constants, depths = self.constants, self.depth
+        for tensor in _flat_tensors(args):
+            if id(tensor) in constants:
                 continue
             constant = False
-            depth = self.depth.get(id(tensor))
+            depth = depths.get(id(tensor))
             if depth is not None:
                 weighted, pooled = max(weighted, depth[0]), max(pooled, depth[1])
-        for tensor in _tensors(kwargs):
-            if id(tensor) not in self.constants:
-                constant = False
-        outputs = list(_tensors(out))
+        if kwargs and any(id(tensor) not in constants for tensor in _tensors(kwargs)):
+            constant = False
+        outputs = [out] if isinstance(out, torch.Tensor) else _flat_tensors(out)
         if constant:
             # reads only parameters and buffers (or nothing): weight preprocessing or bookkeeping
             if handler is None:
