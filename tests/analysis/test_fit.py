@@ -74,3 +74,11 @@ def test_fit_keeps_grouped_convolutions_valid():
     assert result.report.ok
     conv2 = result.spec.layers[3]
     assert conv2.groups == 2 and conv2.out % 16 == 0
+
+
+def test_fit_reads_the_budget_from_the_spec():
+    data = to_file_data(load_spec("googlenet"))
+    data["budget"] = {"max_macs": "1.5G"}
+    result = fit(spec_from_data(data))
+    assert result.value == fit("googlenet", max_macs="1.5G").value == 0.968
+    assert result.spec.budget.max_macs == 1_500_000_000
