@@ -1,0 +1,15 @@
+"""The examples in the analysis modules' docstrings run and print what they say."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["archlens.analysis.budget", "archlens.analysis.claims", "archlens.analysis.compare",
+           "archlens.analysis.fit", "archlens.analysis.inception", "archlens.render.analysis_text"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
