@@ -150,7 +150,10 @@ def measured_value(profile: Profile, quantity: str) -> int:
     if quantity == "activations":
         return totals.activation_bytes
     if quantity == "depth":
-        return profile.depth.weighted if profile.depth is not None else 0
+        if profile.depth is None:
+            raise ArchlensError(f"the {profile.engine} engine gives no depth figures for {profile.name}",
+                                hint="drop --max-depth, or profile a spec")
+        return profile.depth.weighted
     return getattr(totals, quantity)
 
 

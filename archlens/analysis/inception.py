@@ -171,13 +171,13 @@ def naive_variant(spec: NetworkSpec) -> NetworkSpec:
 def reduced_variant(spec: NetworkSpec) -> NetworkSpec:
     """``spec`` with every top-level Inception module reduced (needs the reduce and proj numbers)."""
     layers = []
-    for layer in spec.layers:
+    for index, layer in enumerate(spec.layers):
         if isinstance(layer, Inception) and layer.variant != "reduced":
             missing = [f for f in ("ch3x3_reduce", "ch5x5_reduce", "pool_proj") if getattr(layer, f) is None]
             if missing:
                 raise ArchlensError(
-                    f"module {layer.name} has no {', '.join(missing)}, so it has no reduced form",
-                    where=spec.name, hint="give all six numbers of each Inception module",
+                    f"module {layer.name or f'inception_{index}'} has no {', '.join(missing)}, so it has no "
+                    "reduced form to compare with", where=spec.name, hint="give all six numbers of each Inception module",
                 )
             layer = layer.model_copy(update={"variant": "reduced"})
         layers.append(layer)
