@@ -9,6 +9,7 @@ PyYAML saw it, and the field path (``layers[4].inception.ch3x3``).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,33 @@ MAX_DEPTH = 64
 _SEQUENCE_FIELDS = {"layers", "branches", "blocks"}
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _SafeSpecLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
-    """PyYAML's safe loader, refusing duplicate keys."""
+    """PyYAML's safe loader, refusing duplicate keys and merge keys, with every problem on a line."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (_YamlProblem, yaml.YAMLError):
+            raise
+        except (ValueError, TypeError, OverflowError) as error:
+            # An explicit tag the value does not fit (`!!int x`, `!!timestamp 2020-13-45`), or an
+            # integer too long for Python (`out: 1` and 5,000 digits).
+            shown = node.value if isinstance(node.value, str) else "this value"
+            if _too_many_digits(error):
+                raise _YamlProblem(node, f"a number with {len(shown):,} digits is too long") from None
+            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise _YamlProblem(node, f"cannot read {shown[:40]!r} as {node.tag.rsplit(':', 1)[-1]}: {detail}") from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                raise _YamlProblem(
+                    key_node, "merge keys (<<) are not supported; write the fields out, or repeat a whole value "
+                              "with an anchor and an alias (&name, *name)")
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -40,6 +62,11 @@ class _SafeSpecLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml
                 raise _YamlProblem(key_node, f"duplicate key {key!r} (first given on line {first})")
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
+
+
+def _too_many_digits(error: Exception) -> bool:
+    """Python refuses to convert integers of more than 4,300 digits (a denial-of-service guard)."""
+    return isinstance(error, ValueError) and "integer string conversion" in str(error)
 
 
 class _YamlProblem(Exception):
@@ -56,14 +83,17 @@ def read_spec_data(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
         raise SpecError("no such file", where=where, hint="check the path, or run `archlens list` for built-in names")
     if path.is_dir():
         raise SpecError("is a directory, not a spec file", where=where, hint="give a .yaml or .json file")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
+    try:
+        with path.open("rb") as stream:  # bounded: /dev/zero or a pipe has no size to check first
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise SpecError(f"cannot read: {error.strerror}", where=where) from None
+    if len(raw) > MAX_FILE_BYTES:
         raise SpecError(
-            f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}",
+            f"is larger than {MAX_FILE_BYTES:,} bytes, the limit for a spec",
             where=where,
             hint="a spec describes layers, not weights: use macros (inception, vgg_stage) to keep it short",
         )
-    raw = path.read_bytes()
     if b"\x00" in raw:
         raise SpecError("is a binary file, not a YAML or JSON spec", where=where)
     try:
@@ -92,6 +122,10 @@ def _parse_json(text: str, where: str) -> dict[str, Any]:
         raise SpecError(f"invalid JSON: {error.msg}", where=f"{where}:{error.lineno}") from None
     except RecursionError:
         raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", where=where) from None
+    except ValueError as error:
+        if _too_many_digits(error):
+            raise SpecError("invalid JSON: a number with more than 4,300 digits is too long", where=where) from None
+        raise SpecError(f"invalid JSON: {str(error).splitlines()[0]}", where=where) from None
     _check_depth(data, where)
     return _require_mapping(data, where)
 
@@ -125,15 +159,34 @@ def _parse_yaml(text: str, where: str) -> tuple[dict[str, Any], yaml.Node | None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
-        message = error.problem or "invalid YAML"
-        if isinstance(error, yaml.constructor.ConstructorError) and "tag" in (error.problem or ""):
-            message = f"{message}; archlens reads plain YAML only (no tags such as !!python/object)"
-        raise SpecError(message, where=f"{where}{line}") from None
+        raise SpecError(_yaml_message(error, text), where=f"{where}{line}") from None
     except yaml.YAMLError as error:
         raise SpecError(f"invalid YAML: {error}".splitlines()[0], where=where) from None
     finally:
         loader.dispose()
     return _require_mapping(data, where), node
+
+
+def _yaml_message(error: yaml.MarkedYAMLError, text: str) -> str:
+    problem = error.problem or "invalid YAML"
+    if isinstance(error, yaml.constructor.ConstructorError):
+        if "tag" in problem and error.problem_mark is not None:
+            tag = problem.rsplit(" ", 1)[-1].strip("'").replace("tag:yaml.org,2002:", "!!")
+            return f"the tag {tag!r} is not allowed; archlens reads plain YAML only (no tags such as !!python/object)"
+        return problem
+    mark = error.problem_mark
+    lines = text.splitlines()
+    if mark is not None and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
+        return "invalid YAML: a tab character; indent with spaces"
+    if problem == "found undefined alias" and mark is not None and mark.line < len(lines):
+        alias = re.match(r"\*([^\s,\]}]+)", lines[mark.line][mark.column:])
+        if alias:
+            return f"invalid YAML: alias *{alias[1]} is used, but no anchor &{alias[1]} comes before it"
+    if error.context == "expected a single document in the stream":
+        return "a spec file holds one YAML document; found a second one (after `---`)"
+    if problem == "exceeded maximum nesting depth":
+        return f"invalid YAML: nesting deeper than {MAX_DEPTH} levels"
+    return f"invalid YAML: {problem}" + (f" ({error.context})" if error.context else "")
 
 
 def _check_node_budget(root: yaml.Node, where: str) -> None:
@@ -172,21 +225,59 @@ def validate_spec_data(data: dict[str, Any], *, source: str = "<spec>", node: ya
     from pydantic import ValidationError
 
     try:
-        return schema.NetworkSpec.model_validate(data)
+        spec = schema.NetworkSpec.model_validate(data)
     except ValidationError as error:
         raise SpecError.from_problems(_problems(error, source, node)) from None
+    _check_expansion(spec, source, node)
+    return spec
+
+
+def _check_expansion(spec: schema.NetworkSpec, source: str, node: yaml.Node | None) -> None:
+    """Expand once, so the problems expansion finds (two siblings with one name, an aux head inside a
+    sequence) are reported when the file is read, with its name and line, not later by an engine."""
+    from archlens.spec.expand import expand
+
+    try:
+        expand(spec)
+    except SpecError as error:
+        loc = _parse_path(error.where or "")
+        line = _line_of(node, loc) if node is not None else None
+        where = f"{source}:{line}" if line else source
+        raise SpecError(error.message, where=f"{where}: {error.where}" if error.where else where,
+                        hint=error.hint) from None
+
+
+def _parse_path(path: str) -> tuple[Any, ...]:
+    """``layers[4].parallel.branches[1]`` -> ``('layers', 4, 'parallel', 'branches', 1)``."""
+    import re
+
+    return tuple(int(index) if index else name for name, index in re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", path))
 
 
 def _problems(error: Any, source: str, node: yaml.Node | None) -> list[str]:
     chosen: dict[str, dict[str, Any]] = {}
     for item in error.errors(include_url=False):
         loc = _clean_loc(item["loc"])
+        if item["type"] in ("invalid_key", "missing") and loc and isinstance(loc[-1], int | float | bool | None):
+            # A non-text key (``1: 2``) or a missing member of a pair (``kernel: []``): the problem
+            # belongs to the mapping or the pair, not to a path that does not exist.
+            kind = "invalid_key" if item["type"] == "invalid_key" else "pair_incomplete"
+            item = {**item, "type": kind, "input": loc[-1]}
+            loc = loc[:-1]
         path = format_path(loc)
         previous = chosen.get(path)
         # A union (a kernel is an int or a pair) reports one error per member: keep the member
         # that matches the input's type, i.e. not the "wrong type" error.
         if previous is None or (previous["type"].endswith("_type") and not item["type"].endswith("_type")):
             chosen[path] = {**item, "loc": loc}
+    # ``layer:`` instead of ``layers:`` is one mistake: the unknown field says "did you mean
+    # 'layers'?", so "layers: is required" is noise.
+    for item in [i for i in chosen.values() if i["type"] == "extra_forbidden"]:
+        suggestion = did_you_mean(str(item["loc"][-1]), _fields_at(item["loc"]))
+        if suggestion is not None:
+            wanted = format_path((*item["loc"][:-1], suggestion.split("'")[1]))
+            if chosen.get(wanted, {}).get("type") == "missing":
+                del chosen[wanted]
     # The same union seen from the other side: a wrong-type error on ``kernel`` next to a precise
     # one on ``kernel[1]`` is noise.
     for path in [p for p, item in chosen.items() if item["type"].endswith("_type")]:
@@ -258,11 +349,24 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     return [f for f in model.model_fields if f != "type"] if model else []
 
 
+def _shown(value: Any) -> str:
+    """A value as the spec's author wrote it: ``true``, ``null``, ``'3x3'``, ``64.5``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
 def _friendly(item: dict[str, Any]) -> str:
     kind = item["type"]
     value = item.get("input")
     ctx = item.get("ctx") or {}
-    shown = repr(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
+    shown = _shown(value)
     if kind == "extra_forbidden":
         field = item["loc"][-1]
         hint = did_you_mean(str(field), _fields_at(item["loc"]))
@@ -270,6 +374,10 @@ def _friendly(item: dict[str, Any]) -> str:
         return f"unknown field {field!r}; " + (hint or f"known fields: {known}")
     if kind == "missing":
         return "is required"
+    if kind == "invalid_key":
+        return f"field names must be text, got {value!r}"
+    if kind == "pair_incomplete":
+        return "must be one integer or a pair [height, width]"
     if kind == "greater_than":
         if ctx.get("gt") == 0:
             return f"must be a positive integer, got {shown}"
@@ -280,6 +388,9 @@ def _friendly(item: dict[str, Any]) -> str:
         bound = ctx.get("lt", ctx.get("le"))
         return f"must be {'below' if kind == 'less_than' else 'at most'} {bound}, got {shown}"
     if kind in ("int_type", "int_from_float", "int_parsing"):
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*[xX]\s*\d+\s*", value):
+            height, width = re.split(r"[xX]", value)
+            return f"must be an integer or [height, width], got {shown}; write [{height.strip()}, {width.strip()}]"
         return f"must be an integer, got {shown}"
     if kind in ("float_type", "float_parsing", "finite_number"):
         return f"must be a finite number, got {shown}"

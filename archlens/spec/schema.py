@@ -22,6 +22,7 @@ import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -42,6 +43,33 @@ Activation = Literal["relu", "none"]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 NAME_RULE = "letters, digits and underscores, starting with a letter or underscore, at most 64"
+
+
+def _no_control_characters(allowed: str):
+    """A validator refusing control characters (an escape sequence would reach the terminal, a
+    newline would break a one-line error, a CSV row or a graph label); ``allowed`` ones pass."""
+
+    def check(value: str) -> str:
+        for position, character in enumerate(value):
+            if (ord(character) < 32 or 127 <= ord(character) < 160) and character not in allowed:
+                raise ValueError(f"must not contain control characters (found {character!r} at position {position})")
+        return value
+
+    return check
+
+
+# Free text that reaches reports and graphs (renderers escape it): a line, or a paragraph.
+Line = Annotated[str, AfterValidator(_no_control_characters(""))]
+Text = Annotated[str, AfterValidator(_no_control_characters("\n\t"))]
+
+
+def _web_address(value: str) -> str:
+    if not value.lower().startswith(("https://", "http://")):
+        raise ValueError(f"must be a web address starting with https:// or http://, got {value[:60]!r}")
+    return value
+
+
+Url = Annotated[Line, AfterValidator(_web_address)]
 
 
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -185,7 +213,7 @@ class Parallel(_Layer):
 
     type: Literal["parallel"] = "parallel"
     branches: Annotated[list[Branch], Field(min_length=1)]
-    block: str | None = None
+    block: Line | None = None
 
 
 class Sequence(_Layer):
@@ -193,7 +221,7 @@ class Sequence(_Layer):
 
     type: Literal["sequence"] = "sequence"
     layers: Annotated[list["Layer"], Field(min_length=1)]
-    block: str | None = None
+    block: Line | None = None
 
 
 class Aux(_Layer):
@@ -310,17 +338,17 @@ class Accuracy(_Model):
 
     top1: Annotated[float, Field(ge=0, le=100)]
     top5: Annotated[float, Field(ge=0, le=100)] | None = None
-    dataset: str = "ImageNet-1k validation"
-    source: str
+    dataset: Text = "ImageNet-1k validation"
+    source: Text
 
 
 class Metadata(_Model):
     """Where a network comes from."""
 
-    paper: str | None = None
-    url: str | None = None
+    paper: Text | None = None
+    url: Url | None = None
     accuracy: Accuracy | None = None
-    notes: str | None = None
+    notes: Text | None = None
 
 
 Quantity = Union[Annotated[StrictInt, Field(ge=0)], str]
@@ -329,7 +357,7 @@ Quantity = Union[Annotated[StrictInt, Field(ge=0)], str]
 class BlockBudget(_Model):
     """A limit for every block whose name matches ``match`` (shell-style: ``inception_*``)."""
 
-    match: str
+    match: Line
     max_params: Quantity | None = None
     max_macs: Quantity | None = None
     max_flops: Quantity | None = None
@@ -350,8 +378,8 @@ class Budget(_Model):
 class NetworkSpec(_Model):
     """A whole network: the top level of a spec file."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: str = ""
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
+    description: Text = ""
     input: InputShape = InputShape()
     layers: Annotated[list[Layer], Field(min_length=1)]
     metadata: Metadata | None = None

@@ -41,8 +41,10 @@ def test_several_problems_give_one_line_each(tmp_path):
     with pytest.raises(SpecError) as caught:
         load(tmp_path, GOOD_HEAD + "  - conv: {out: 0, kernel: 3}\n  - linear: {outt: 3}\n")
     lines = str(caught.value).splitlines()
-    assert len(lines) == 3
+    # `outt` is one mistake: "unknown field 'outt'; did you mean 'out'?", not also "out: is required".
+    assert len(lines) == 2
     assert lines[0].endswith("layers[0].conv.out: must be a positive integer, got 0")
+    assert lines[1].endswith("layers[1].linear.outt: unknown field 'outt'; did you mean 'out'?")
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -104,6 +106,6 @@ def test_shape_errors_name_the_layer_and_shapes(tmp_path, layers, expected):
 
 
 def test_duplicate_sibling_names(tmp_path):
-    spec = load(tmp_path, GOOD_HEAD + "  - relu: {name: r}\n  - relu: {name: r}\n")
-    with pytest.raises(SpecError, match="layer name 'r' is used twice"):
-        archlens.profile(spec)
+    # Found when the file is read, with its line, not later by an engine.
+    with pytest.raises(SpecError, match=r"spec.yaml:4: layers\[1\]: layer name 'r' is used twice"):
+        load(tmp_path, GOOD_HEAD + "  - relu: {name: r}\n  - relu: {name: r}\n")
