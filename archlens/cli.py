@@ -207,12 +207,15 @@ def graph_command(
     color: Annotated[ColorBy, typer.Option("--color", help="Shade nodes by their MACs or params.")] = ColorBy.macs,
     block: Annotated[Optional[str], typer.Option("--block", help="Draw only this block (e.g. inception_3a).")] = None,
     train: TrainOpt = False,
+    engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic, torch or fvcore (as for profile).")] = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W for module targets (specs keep their own input).")] = None,
 ) -> None:
     """Draw a network with graphviz: layers with kind, output shape, params and MACs; blocks as clusters."""
     from archlens.render import graph
 
     fmt = format.value if format is not None else graph_format_of(output)
-    drawn = graph.graph_targets(targets, depth=depth, color=color.value, block=block, train=train)
+    drawn = graph.graph_targets(targets, depth=depth, color=color.value, block=block, train=train, engine=engine,
+                                input_shape=parse_shape(input_shape))
     dot_text = graph.to_dot(drawn)
     try:
         data = graph.render(dot_text, fmt)
@@ -413,6 +416,8 @@ def report_command(
     max_activations: Annotated[Optional[str], typer.Option("--max-activations",
                                                            help="Budget: activation memory (64MiB).")] = None,
     max_depth: Annotated[Optional[int], typer.Option("--max-depth", min=1, help="Budget: layers with parameters.")] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic, torch or fvcore (as for profile).")] = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W for module targets (specs keep their own input).")] = None,
 ) -> None:
     """Write a report: one self-contained HTML page (works offline), or Markdown with SVG images."""
     from archlens.report import build_report
@@ -422,7 +427,8 @@ def report_command(
                                             ("max_flops", max_flops), ("max_activations", max_activations),
                                             ("max_depth", max_depth)) if value is not None}
     with report_progress(len(targets)) as step:
-        report = build_report(targets, title=title, train=train, limits=limits, progress=step)
+        report = build_report(targets, title=title, train=train, limits=limits, engine=engine,
+                              input_shape=parse_shape(input_shape), progress=step)
         if fmt == "html":
             from archlens.render.html import render_html
 

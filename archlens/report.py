@@ -56,13 +56,16 @@ class Report:
 
 
 def build_report(targets: Sequence[Any], *, title: str | None = None, train: bool = False,
-                 limits: dict[str, Any] | None = None,
+                 limits: dict[str, Any] | None = None, engine: str | None = None,
+                 input_shape: tuple[int, ...] | None = None,
                  progress: Callable[[str], None] | None = None) -> Report:
     """Profile ``targets`` and gather every analysis that applies to them.
 
     ``limits`` holds budget limits by keyword (``{"max_macs": "1.5G"}``), applied to every
     network on top of each spec's own ``budget:``. ``progress`` is called with a short step name
     before each step (the CLI draws a progress bar with it); library code never prints.
+    ``engine`` and ``input_shape`` are passed to :func:`archlens.profile` (a module target needs
+    ``input_shape``).
     """
     from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits, spec_of
     from archlens.profiler import profile
@@ -77,7 +80,9 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     for target in targets:
         step(f"profile {target}")
         spec = spec_of(target)
-        result = profile(spec if spec is not None else target, train=train)
+        # as in compare: ``input_shape`` is for module targets; specs keep their own input
+        result = profile(spec if spec is not None else target, train=train, engine=engine,
+                         input_shape=None if spec is not None else input_shape)
         budget_limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
         table1 = None
         if spec is not None and spec.name == PAPER_NETWORK:

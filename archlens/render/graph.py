@@ -181,7 +181,7 @@ def build_graph(profile: Profile, *, depth: int | None = None, color: str = "mac
         if cluster is None:
             label = key
         elif key == cluster:
-            label = kind
+            label = kind if kind == "concat" else "own ops"  # what a container computes itself (torch engine)
         else:
             label = key[len(cluster) + 1:]
         stats = total_of(items)
@@ -322,7 +322,8 @@ def spec_details(spec: Any) -> dict[str, str]:
 
 
 def graph_targets(targets: Sequence[Any], *, depth: int | None = None, color: str = "macs",
-                  block: str | None = None, train: bool = False) -> list[Graph]:
+                  block: str | None = None, train: bool = False, engine: str | None = None,
+                  input_shape: tuple[int, ...] | None = None) -> list[Graph]:
     """Profile each target and build its :class:`Graph` (several targets are drawn side by side).
 
     >>> [g.title for g in graph_targets(["googlenet", "googlenet-naive"], block="inception_3a")]
@@ -330,23 +331,17 @@ def graph_targets(targets: Sequence[Any], *, depth: int | None = None, color: st
     """
     from archlens.profiler import profile
 
+    from archlens.analysis.budget import spec_of
+
     graphs = []
     for target in targets:
-        result = profile(target, train=train)
-        graphs.append(build_graph(result, depth=depth, color=color, block=block, details=_details_of(target)))
+        spec = spec_of(target)
+        # as in compare: ``input_shape`` is for module targets; specs keep their own input
+        result = profile(spec if spec is not None else target, train=train, engine=engine,
+                         input_shape=None if spec is not None else input_shape)
+        details = spec_details(spec) if spec is not None else {}
+        graphs.append(build_graph(result, depth=depth, color=color, block=block, details=details))
     return graphs
-
-
-def _details_of(target: Any) -> dict[str, str]:
-    """Spec notes where the target is a spec (a name, file, dict or NetworkSpec), else none."""
-    from archlens.errors import SpecError
-    from archlens.spec import load_spec
-
-    try:
-        spec = load_spec(target)
-    except (SpecError, TypeError):
-        return {}
-    return spec_details(spec)
 
 
 # --- DOT ---
@@ -493,20 +488,20 @@ def render(dot_text: str, fmt: str) -> bytes:
         raise GraphvizMissing("graphviz's `dot` program is not installed", hint=INSTALL_HINT)
     try:
         done = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True,
-                              timeout=300, check=False, env=_dot_environment())
+                              timeout=300, check=False)
     except subprocess.TimeoutExpired:
         raise ArchlensError("graphviz took more than 5 minutes", hint="draw fewer layers with --depth 1") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ArchlensError(f"graphviz failed: {message[-1] if message else 'exit ' + str(done.returncode)}")
-    return done.stdout
+    return _fixed_pdf_date(done.stdout) if fmt == "pdf" else done.stdout
 
 
-def _dot_environment() -> dict[str, str]:
-    import os
+def _fixed_pdf_date(pdf: bytes) -> bytes:
+    """cairo stamps PDFs with the current time; the epoch instead (same length, so offsets hold)."""
+    import re
 
-    # A fixed date makes cairo's PDF output reproducible too.
-    return {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
+    return re.sub(rb"/CreationDate \(D:\d{14}Z\)", b"/CreationDate (D:19700101000000Z)", pdf, count=1)
 
 
 def svg_for_html(svg: bytes) -> str:

@@ -8,6 +8,7 @@ hash order, so the same report gives the same bytes (graph SVGs: on one graphviz
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from archlens.render import svg_charts
@@ -96,7 +97,7 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
             parts.append("\n" + image("accuracy.svg", accuracy, "Published top-1 accuracy"))
 
     if report.claims is not None:
-        parts.append("\n## The GoogLeNet paper's claims, measured\n")
+        parts.append("\n## Paper claims\n")
         parts.append(_demote(analysis_text.claims_markdown(report.claims)))
 
     if report.inception is not None:
@@ -141,14 +142,14 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
         if full is not None:
             files[f"{folder}/{slug}-graph-full.svg"] = full
             parts.append(f"\nEvery layer: [{slug}-graph-full.svg]({folder}/{slug}-graph-full.svg) "
-                         "(Inception modules as clusters of their four branches and the concat).\n")
+                         "(each block a cluster around its layers; an Inception module's four branches meet at its concat).\n")
         if section.table1 is not None:
             parts.append("\n" + _demote(render_table1_markdown(section.table1)))
         if report.single and section.budget is not None:
             parts.append("\n" + _demote(analysis_text.budget_markdown(section.budget)))
         parts.append("\n" + _demote(text.render_markdown(profile, 1)))
 
-    body = "\n".join(part.rstrip("\n") + "\n" for part in parts)
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(part.strip("\n") + "\n" for part in parts))
     files = {name: body, **dict(sorted(files.items()))}
     return files
 

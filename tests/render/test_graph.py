@@ -162,3 +162,35 @@ def test_cli_format_option_and_bad_suffix(tmp_path, capsys):
     assert "--format" in capsys.readouterr().err
     assert main(["graph", "alexnet", "-o", str(out), "--format", "dot", "--depth", "1"]) == 0
     assert out.read_text() == G.to_dot(G.graph_targets(["alexnet"], depth=1))
+
+
+def test_module_target_is_a_chain_with_clusters(tmp_path, monkeypatch):
+    (tmp_path / "graph_models.py").write_text(
+        "import torch\n"
+        "from torch import nn\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.a = nn.Conv2d(8, 8, 3, padding=1)\n"
+        "        self.b = nn.Conv2d(8, 8, 1)\n"
+        "    def forward(self, x):\n"
+        "        return torch.relu(self.a(x)) + self.b(x)\n"
+        "def tiny():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3), Block(), nn.Flatten(), nn.Linear(8 * 30 * 30, 10))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    graph, = G.graph_targets(["graph_models:tiny"], input_shape=(1, 3, 32, 32))
+    assert [c.name for c in graph.clusters] == ["1"]
+    assert graph.node("1.a").macs == 8 * 8 * 9 * 30 * 30 and graph.node("1.a").cluster == "1"
+    pairs = names(graph, graph.edges)
+    assert pairs[0] == ("input", "0") and pairs[-1][1] == "3"
+    assert len(pairs) == len(graph.nodes) - 1  # a chain: the torch engine sees calls, not branches
+
+
+def test_pdf_carries_a_fixed_date(tmp_path):
+    require_tool("dot")
+    out = tmp_path / "alexnet.pdf"
+    assert main(["graph", "alexnet", "-o", str(out)]) == 0
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and b"/CreationDate (D:19700101000000Z)" in pdf  # not the clock
