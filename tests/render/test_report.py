@@ -98,3 +98,13 @@ def test_cli_report_html_and_md(tmp_path, capsys):
 def test_cli_report_needs_a_known_suffix(tmp_path, capsys):
     assert main(["report", "alexnet", "-o", str(tmp_path / "r.txt")]) == 2
     assert "--format" in capsys.readouterr().err
+
+
+def test_progress_bar_goes_to_stderr_only(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    out_file = tmp_path / "two.md"
+    assert main(["report", "alexnet", "vgg16", "-o", str(out_file)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "wrote" in err and out_file.exists()
