@@ -88,6 +88,11 @@ def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
         return {"svg": Markup(""), "note": f"Graph not drawn: {missing}."}
 
 
+def anchor(name: str) -> str:
+    """A fragment id for a network's section: ``net-googlenet-naive``."""
+    return "net-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+
+
 def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: bool) -> dict[str, Any]:
     """What the template needs for one network: cards, charts, graphs, tables."""
     from archlens.render import charts as C
@@ -96,7 +101,7 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
     totals = profile.totals
     view: dict[str, Any] = {
         "name": profile.name,
-        "anchor": "net-" + "".join(ch if ch.isalnum() else "-" for ch in profile.name),
+        "anchor": anchor(profile.name),
         "description": section.description,
         "profile": profile,
         "totals": totals,
@@ -157,6 +162,7 @@ def render_html(report: Report, *, progress: Callable[[str], None] | None = None
         step(f"draw {section.profile.name}")
         sections.append(section_view(section, charts, full_graph_open=report.single))
     context["sections"] = sections
+    context["anchors"] = {section.profile.name: anchor(section.profile.name) for section in report.networks}
     context["plotly_js"] = _plotly_js()
     return environment().get_template("report.html.j2").render(context)
 

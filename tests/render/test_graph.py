@@ -194,3 +194,20 @@ def test_pdf_carries_a_fixed_date(tmp_path):
     assert main(["graph", "alexnet", "-o", str(out)]) == 0
     pdf = out.read_bytes()
     assert pdf.startswith(b"%PDF") and b"/CreationDate (D:19700101000000Z)" in pdf  # not the clock
+
+
+def test_block_at_depth_two_and_aux_cluster_in_dot():
+    graph, = G.graph_targets(["googlenet"], block="inception_4e", depth=2)
+    assert [n.name for n in graph.nodes] == ["input", *(f"inception_4e.branch_{b}" for b in ("1x1", "3x3", "5x5", "pool")),
+                                             "inception_4e"]
+    assert graph.nodes[0].output_shape == (1, 528, 14, 14)  # Table 1: 4e reads 528 channels
+    dot = G.to_dot(G.graph_targets(["googlenet"], train=True, depth=2))
+    assert "aux1 (aux)" in dot and "aux2 (aux)" in dot
+
+
+def test_unknown_color_and_depth_zero_are_errors():
+    profile = archlens.profile("alexnet")
+    with pytest.raises(archlens.ArchlensError, match="unknown color"):
+        G.build_graph(profile, color="flops")
+    with pytest.raises(archlens.ArchlensError, match="depth must be at least 1"):
+        G.build_graph(profile, depth=0)

@@ -108,3 +108,18 @@ def test_progress_bar_goes_to_stderr_only(tmp_path, capsys, monkeypatch):
     assert main(["report", "alexnet", "vgg16", "-o", str(out_file)]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "wrote" in err and out_file.exists()
+
+
+def test_accuracy_chart_needs_two_published_accuracies():
+    from archlens.render import charts
+
+    one = build_report(["googlenet", "vgg16"]).comparison        # only vgg16's spec carries accuracy
+    two = build_report(["alexnet-torchvision", "vgg16"]).comparison
+    assert charts.accuracy_macs_scatter(one) is None
+    figure = charts.accuracy_macs_scatter(two)
+    assert [trace.y[0] for trace in figure.data] == [56.522, 71.592]  # torchvision's published top-1
+
+
+def test_comparison_links_reach_each_section(comparison_html):
+    for target in re.findall(r'<a href="#([^"]+)">', comparison_html):
+        assert f'id="{target}"' in comparison_html
