@@ -22,15 +22,17 @@ Conventions (stated once here and in the README):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from math import prod
+from typing import NamedTuple
 
 Shape = tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class OpCount:
-    """The operations of one op or one layer, by column. Add them with ``+``."""
+class OpCount(NamedTuple):
+    """The operations of one op or one layer, by column. Add them with ``+`` (column by column).
+
+    An immutable named tuple (cheap to create: every op of every profile makes one).
+    """
 
     macs: int = 0
     bias_ops: int = 0
@@ -39,14 +41,12 @@ class OpCount:
     pool_ops: int = 0
     elementwise_ops: int = 0
 
-    def __add__(self, other: "OpCount") -> "OpCount":
+    def __add__(self, other: "OpCount") -> "OpCount":  # type: ignore[override]
+        if not isinstance(other, OpCount):
+            return NotImplemented
         return OpCount(
-            self.macs + other.macs,
-            self.bias_ops + other.bias_ops,
-            self.norm_ops + other.norm_ops,
-            self.activation_ops + other.activation_ops,
-            self.pool_ops + other.pool_ops,
-            self.elementwise_ops + other.elementwise_ops,
+            self[0] + other[0], self[1] + other[1], self[2] + other[2],
+            self[3] + other[3], self[4] + other[4], self[5] + other[5],
         )
 
     @property
@@ -55,7 +55,7 @@ class OpCount:
         return self.bias_ops + self.norm_ops + self.activation_ops + self.pool_ops + self.elementwise_ops
 
 
-OP_COLUMNS = tuple(f.name for f in fields(OpCount))
+OP_COLUMNS = OpCount._fields
 OTHER_OP_COLUMNS = OP_COLUMNS[1:]
 ZERO = OpCount()
 

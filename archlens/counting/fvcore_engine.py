@@ -95,7 +95,7 @@ def profile_module_fvcore(module_or_factory: Any, input_shape: tuple[int, ...], 
     for layer in structure.layers:
         key = module_name(layer.name)
         seen.add(key)
-        layers.append(dataclasses.replace(layer, ops=_ops(figures.get(key, Counter()))))
+        layers.append(layer._replace(ops=_ops(figures.get(key, Counter()))))
     for key, counter in figures.items():  # figures fvcore gives a module the torch engine has no record for
         if key not in seen and +counter:
             layers.append(LayerStats(key or ROOT, type(module.get_submodule(key)).__name__.lower(), (), (), 0, 0,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from archlens.counting.formulas import OP_COLUMNS, OpCount
 from archlens.units import flops
@@ -16,12 +16,15 @@ from archlens.units import flops
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
 
 
-@dataclass(frozen=True, slots=True)
-class LayerStats:
+class LayerStats(NamedTuple):
     """One layer (a module that ran, or ops a container ran itself) and what it costs.
 
     ``weights`` and ``biases`` are parameter counts (BatchNorm's scale counts as weights, its
     shift as biases); ``activation_elements`` are the elements of the layer's output.
+
+    An immutable named tuple rather than a frozen dataclass: a profile creates one per layer, and a
+    frozen dataclass costs three times as much to create (it matters to ``archlens fit``). Use
+    ``layer._replace(field=value)`` for a changed copy.
     """
 
     name: str
