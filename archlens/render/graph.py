@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 
 from archlens.counting.records import LayerStats, Profile, total_of
 from archlens.errors import ArchlensError, did_you_mean
+from archlens.render.text import shape_text
 from archlens.units import format_count
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -105,10 +106,6 @@ class Graph:
             if node.name == name:
                 return node
         raise KeyError(name)
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "x".join(map(str, shape))
 
 
 def _prefixes(name: str) -> list[str]:
@@ -194,10 +191,10 @@ def build_graph(profile: Profile, *, depth: int | None = None, color: str = "mac
         nodes.append(node)
         paths[node.id] = path
 
-    clusters = []
     def first_node(name: str) -> tuple[int, int, str]:
         return min(int(k[1:]) for k, p in paths.items() if name in p), name.count("."), name
 
+    clusters = []
     for name in sorted(cluster_names, key=first_node):
         parents = [p for p in _prefixes(name)[:-1] if p in cluster_names]
         own = name[len(parents[-1]) + 1:] if parents else name
@@ -206,7 +203,7 @@ def build_graph(profile: Profile, *, depth: int | None = None, color: str = "mac
     edges = _flow_edges(nodes, paths, group_kinds)
     title = profile.name if block is None else f"{profile.name} · {block}"
     shown = "every layer" if depth is None else f"depth {depth}"
-    subtitle = (f"input {_shape(profile.input_shape)} · {shown} · params {format_count(totals.params)} · "
+    subtitle = (f"input {shape_text(profile.input_shape)} · {shown} · params {format_count(totals.params)} · "
                 f"MACs {format_count(totals.macs)}")
     return Graph(profile.name, title, subtitle, tuple(nodes), tuple(edges), tuple(clusters), color)
 
@@ -272,7 +269,7 @@ def _flow_edges(nodes: list[Node], paths: dict[str, list[str]], group_kinds: dic
         crosses = outer_tail != outer_head
         if crosses and edge.tail not in seen_tails:
             seen_tails.add(edge.tail)
-            labelled.append(Edge(edge.tail, edge.head, _shape(by_id[edge.tail].output_shape)))
+            labelled.append(Edge(edge.tail, edge.head, shape_text(by_id[edge.tail].output_shape)))
         else:
             labelled.append(edge)
     return labelled
@@ -373,7 +370,7 @@ def _fill(value: int, top: int, color: str) -> tuple[str, str]:
 
 def _node_label(node: Node) -> str:
     if node.kind == "input":
-        return f"<<B>input</B><BR/>{_html(_shape(node.output_shape))}>"
+        return f"<<B>input</B><BR/>{_html(shape_text(node.output_shape))}>"
     kind = " + ".join(node.parts) if node.parts else node.kind
     if node.detail:
         kind = f"{kind} {node.detail}"
@@ -382,7 +379,7 @@ def _node_label(node: Node) -> str:
         rows.append(_html(kind))
     elif node.detail:
         rows.append(_html(node.detail))
-    rows.append(_html(_shape(node.output_shape)))
+    rows.append(_html(shape_text(node.output_shape)))
     if node.params or node.macs:
         rows.append(_html(f"params {format_count(node.params)} · MACs {format_count(node.macs)}"))
     return "<" + "<BR/>".join(rows) + ">"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable
 
+from archlens.render.text import shape_text
 from archlens.report import NetworkSection, Report
 from archlens.units import format_bytes, format_count, format_int, format_ratio
 
@@ -31,7 +32,7 @@ def environment():
         keep_trailing_newline=True,
     )
     env.filters.update(
-        int=format_int, count=format_count, bytes=format_bytes, ratio=_ratio, shape=_shape, pct=_pct,
+        int=format_int, count=format_count, bytes=format_bytes, ratio=_ratio, shape=shape_text, pct=_pct,
         number=_number,
     )
     return env
@@ -39,10 +40,6 @@ def environment():
 
 def _ratio(value: float | None) -> str:
     return "—" if value is None else format_ratio(value)
-
-
-def _shape(shape: Any) -> str:
-    return "x".join(map(str, shape)) if not isinstance(shape, str) else shape
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
