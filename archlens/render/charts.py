@@ -67,8 +67,16 @@ def layer_bars(profile: Profile, metric: str = "macs"):
 
 
 def hierarchy_frame(profile: Profile, metric: str = "macs"):
-    """Every name prefix of the layers with ``metric`` > 0, with its parent and summed value."""
+    """Every name prefix of the layers with ``metric`` > 0, with its parent and summed value.
+
+    >>> import archlens
+    >>> frame = hierarchy_frame(archlens.profile("googlenet"))
+    >>> frame[frame["id"] == "inception_3a.branch_3x3"]["value"].item()   # reduce + 3x3 conv
+    101154816
+    """
     import pandas as pd
+
+    from archlens.render.graph import UNIT_KINDS
 
     frame = profile.to_dataframe()
     values: dict[str, int] = {}
@@ -76,6 +84,9 @@ def hierarchy_frame(profile: Profile, metric: str = "macs"):
         if value <= 0:
             continue
         parts = name.split(".")
+        # a conv with its BatchNorm and ReLU is one rectangle, as it is one box in the graph
+        unit = next((i for i in range(1, len(parts)) if profile.group_kind(".".join(parts[:i])) in UNIT_KINDS), None)
+        parts = parts[:unit] if unit else parts
         for depth in range(1, len(parts) + 1):
             key = ".".join(parts[:depth])
             values[key] = values.get(key, 0) + int(value)

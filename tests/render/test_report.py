@@ -123,3 +123,17 @@ def test_accuracy_chart_needs_two_published_accuracies():
 def test_comparison_links_reach_each_section(comparison_html):
     for target in re.findall(r'<a href="#([^"]+)">', comparison_html):
         assert f'id="{target}"' in comparison_html
+
+
+def test_treemap_hierarchy_adds_up():
+    import archlens
+    from archlens.render.charts import hierarchy_frame
+
+    frame = hierarchy_frame(archlens.profile("googlenet"))
+    values = dict(zip(frame["id"], frame["value"]))
+    assert sum(v for i, v in values.items() if "." not in i) == 1_582_671_872  # the blocks make the whole
+    assert values["inception_3a.branch_3x3"] == 14_450_688 + 86_704_128  # 1x1 reduce + 3x3 conv
+    assert "conv1.conv" not in values and values["conv1"] == 118_013_952  # a conv unit is one rectangle
+    for ident, parent in zip(frame["id"], frame["parent"]):  # every parent holds the sum of its children
+        if parent:
+            assert values[parent] >= values[ident]
