@@ -2,10 +2,19 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from archlens.spec import builtin_names
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Property-based tests (tests/hardening) run the same examples on every machine: a fixed seed
+# (derandomize), no example database, no timing deadline. To explore further, run with
+# HYPOTHESIS_PROFILE=random (a new seed each run) and ARCHLENS_EXAMPLES=20 (20 times the examples).
+settings.register_profile("archlens", derandomize=True, database=None, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("random", parent=settings.get_profile("archlens"), derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "archlens"))
 
 
 def require_tool(name: str) -> str:
