@@ -228,11 +228,41 @@ FUNCTION_HANDLERS: dict[Any, OpHandler] = {
     **{function: _free for function in (F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout,
                                         F.feature_alpha_dropout)},
 }
-FUNCTION_NAMES = {
-    F.linear: "linear", F.scaled_dot_product_attention: "scaled_dot_product_attention",
-    F.local_response_norm: "local_response_norm",
-}
 WEIGHTED_FUNCTIONS = {F.linear: 1}
+
+
+def _linear_output(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """F.linear's result made directly: PyTorch's meta addmm is a Python decomposition whose first use
+    imports torch._dynamo (seconds). None when the shapes do not fit: the real call raises the error."""
+    x, weight = args[0], _arg(args, kwargs, 1, "weight")
+    bias = _arg(args, kwargs, 2, "bias")
+    if not (x.is_meta and weight.is_meta and weight.dim() == 2 and x.dim() >= 1 and x.shape[-1] == weight.shape[1]):
+        return None
+    if bias is not None and (not bias.is_meta or tuple(bias.shape) not in ((weight.shape[0],), (), (1,))):
+        return None
+    return torch.empty((*x.shape[:-1], weight.shape[0]), device="meta", dtype=torch.result_type(x, weight))
+
+
+def _same_shape_output(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """Local response norm's result: the input's shape (its meta ops are Python decompositions too)."""
+    return torch.empty_like(args[0]) if args[0].is_meta else None
+
+
+def _dropout_output(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """Dropout's result without its mask: the input itself at inference, a tensor like it in training."""
+    x = args[0]
+    if not x.is_meta:
+        return None
+    if not _arg(args, kwargs, 2, "training", True) or _arg(args, kwargs, 3, "inplace", False):
+        return x
+    return torch.empty_like(x)
+
+
+FUNCTION_OUTPUTS = {
+    F.linear: _linear_output,
+    F.local_response_norm: _same_shape_output,
+    **{function: _dropout_output for function in (F.dropout, F.alpha_dropout, F.feature_alpha_dropout)},
+}
 
 
 # --- record kinds ------------------------------------------------------------------------------------
@@ -521,7 +551,7 @@ class _Tracker:
 
     # -- one op --
 
-    def op(self, packet: Any, name: str, handler: OpHandler | None, weight_index: int | None, pooling: bool,
+    def op(self, packet: Any, handler: OpHandler | None, weight_index: int | None, pooling: bool,
            args: tuple, kwargs: dict, out: Any) -> None:
         weighted = pooled = 0
         constant = True
@@ -539,7 +569,7 @@ class _Tracker:
         if constant:
             # reads only parameters and buffers (or nothing): weight preprocessing or bookkeeping
             if handler is None:
-                self._unsupported(name, self.current(packet).name)
+                self._unsupported(packet, self.current(packet).name)
             for tensor in outputs:
                 self.constants.add(id(tensor))
                 self.alive.append(tensor)
@@ -551,7 +581,7 @@ class _Tracker:
             return
         record = self.current(packet)
         if handler is None:
-            self._unsupported(name, record.name)
+            self._unsupported(packet, record.name)
         else:
             record.ops = record.ops + handler(args, kwargs, out)
         if weight_index is not None:
@@ -564,8 +594,9 @@ class _Tracker:
             self.depth[id(tensor)] = (weighted, pooled)
             self.alive.append(tensor)
 
-    def _unsupported(self, op: str, layer: str) -> None:
-        self.unsupported[(op, layer)] = self.unsupported.get((op, layer), 0) + 1
+    def _unsupported(self, packet: Any, layer: str) -> None:
+        key = (str(packet), layer)
+        self.unsupported[key] = self.unsupported.get(key, 0) + 1
 
     # -- results --
 
@@ -594,6 +625,12 @@ class _Tracker:
 
 
 class _DispatchMode(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps __torch_dispatch__ in torch._dynamo.disable by default: a wrapper on every op.
+        # This mode never runs under torch.compile, so it opts out.
+        return False
+
     def __init__(self, tracker: _Tracker):
         super().__init__()
         self.tracker = tracker
@@ -604,7 +641,7 @@ class _DispatchMode(TorchDispatchMode):
         tracker = self.tracker
         if not tracker.suppress:
             packet = func._overloadpacket
-            tracker.op(packet, str(packet), ATEN_HANDLERS.get(packet), WEIGHTED_OPS.get(packet),
+            tracker.op(packet, ATEN_HANDLERS.get(packet), WEIGHTED_OPS.get(packet),
                        packet in POOL_OPS, args, kwargs, out)
         return out
 
@@ -622,9 +659,12 @@ class _FunctionMode(TorchFunctionMode):
             return func(*args, **kwargs)
         tracker.suppress += 1
         try:
-            out = func(*args, **kwargs)
+            shortcut = FUNCTION_OUTPUTS.get(func)
+            out = shortcut(args, kwargs) if shortcut is not None else None
+            if out is None:
+                out = func(*args, **kwargs)
         finally:
             tracker.suppress -= 1
-        tracker.op(func, FUNCTION_NAMES.get(func, "dropout"), handler, WEIGHTED_FUNCTIONS.get(func), False,
+        tracker.op(func, handler, WEIGHTED_FUNCTIONS.get(func), False,
                    args, kwargs, out)
         return out
