@@ -437,10 +437,11 @@ def report_command(
             from archlens.render.markdown_report import render_markdown_report
 
             files = render_markdown_report(report, output.name, progress=step)
-    from archlens.outputs import write_atomic
+        from archlens.outputs import write_atomic
 
-    for name, data in files.items():
-        write_atomic(output.parent / name, data)
+        step(f"write {output.name}")
+        for name, data in files.items():
+            write_atomic(output.parent / name, data)
     images = list(files)[1:]
     images = f" and {len(images)} images in {output.parent / Path(images[0]).parent}/" if images else ""
     typer.echo(f"wrote {output}{images}", err=True)
@@ -466,11 +467,11 @@ def report_progress(networks: int):
 
     @contextlib.contextmanager
     def bar():
-        # profile each, compare, study, claims, then draw each network's charts and graphs, then assemble
+        # profile each, compare, study, claims, (Markdown: study figures,) draw each network, write
         progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
                             console=Console(stderr=True), transient=True)
         with progress:
-            task = progress.add_task("report", total=2 * networks + 4)
+            task = progress.add_task("report", total=2 * networks + 5)
 
             def step(name: str) -> None:
                 progress.update(task, advance=1, description=name)
