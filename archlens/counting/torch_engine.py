@@ -334,7 +334,7 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", inp
                     output = torch.func.functional_call(module, stand_ins, (x,), strict=False)
             except ArchlensError:
                 raise
-            except Exception as error:  # noqa: BLE001 - the user's forward: name where it broke
+            except (Exception, SystemExit) as error:  # noqa: BLE001 - the user's forward: name where it broke
                 where = tracker.innermost()
                 raise TargetError(
                     f"forward raised {type(error).__name__}: {_first_line(error)}",
@@ -371,11 +371,19 @@ def materialize(module_or_factory: Any, name: str | None, *, device: str | None 
         raise TargetError(f"cannot profile a {type(module_or_factory).__name__}: expected an nn.Module or a "
                           "callable returning one")
     label = name or getattr(module_or_factory, "__qualname__", repr(module_or_factory))
-    if device is None:
-        module = module_or_factory()
-    else:
-        with torch.device(device):
+    try:
+        if device is None:
             module = module_or_factory()
+        else:
+            with torch.device(device):
+                module = module_or_factory()
+    except ArchlensError:
+        raise
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - the user's factory ran and raised
+        hint = ("it is called with no arguments: wrap it, e.g. a function returning Model(width=64)"
+                if isinstance(error, TypeError) else "rerun with --debug to see where")
+        raise TargetError(f"calling {label}() raised {type(error).__name__}: {_first_line(error)}",
+                          hint=hint) from error
     if not isinstance(module, nn.Module):
         raise TargetError(f"{label} returned {type(module).__name__}, not a torch.nn.Module",
                           hint="return the model (an nn.Module instance) from the callable")

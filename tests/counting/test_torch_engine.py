@@ -210,3 +210,23 @@ def test_forward_error_keeps_its_cause(target_dir):
         archlens.profile(f"{target_dir}:factory", input_shape=(1, 4, 16, 16))
     assert isinstance(caught.value.__cause__, RuntimeError)
     assert caught.value.where.endswith("layer 0")
+
+
+def test_training_mode_dropout_is_free_and_transposed_conv_is_counted():
+    model = nn.Sequential(nn.ConvTranspose2d(8, 4, 2, stride=2), nn.Dropout(0.5))
+    p = profile_module(model, (1, 8, 8, 8), train=True)
+    conv, dropout = p.layers
+    assert conv.macs == 8 * 8 * 8 * 4 * 2 * 2 == 8192  # each input element through Cout x kh x kw weights
+    assert conv.ops.bias_ops == 4 * 16 * 16 and conv.output_shape == (1, 4, 16, 16)
+    assert (dropout.kind, dropout.ops.other_ops, dropout.output_shape) == ("dropout", 0, (1, 4, 16, 16))
+    assert p.unsupported == () and model.training
+
+
+def test_functional_local_response_norm_uses_the_lrn_formula():
+    class Norm(nn.Module):
+        def forward(self, x):
+            return F.local_response_norm(x, size=5)
+
+    p = profile_module(Norm(), (1, 16, 6, 6))
+    assert p.layers[0].ops.norm_ops == 16 * 6 * 6 * (2 * 5 + 4)
+    assert p.unsupported == ()
