@@ -117,7 +117,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run for CI)")
     options = parser.parse_args()
-    repeat_fast, repeat_cold, repeat_engine = (50, 3, 5) if options.quick else (1000, 11, 21)
+    repeat_fast, repeat_cold, repeat_engine = (20, 2, 3) if options.quick else (1000, 11, 21)
     results = [analytic_in_process(repeat_fast), cold_cli(repeat_cold), torch_vs_flop_counter(repeat_engine)]
     if results[2]["archlens_macs"] != results[2]["flop_counter_macs"]:
         print(f"MAC counts differ: {results[2]}", file=sys.stderr)
