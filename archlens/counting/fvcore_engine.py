@@ -69,6 +69,8 @@ def profile_module_fvcore(module_or_factory: Any, input_shape: tuple[int, ...], 
     dtype_in = next((t.dtype for t in module.parameters() if t.is_floating_point()), torch.float32)
     x = torch.zeros(tuple(input_shape), device=device, dtype=dtype_in)
     modes = {m: m.training for m in module.modules()}
+    # fvcore runs the real forward: in training mode BatchNorm would update the user's running statistics.
+    buffers = {key: tensor.detach().clone() for key, tensor in module.named_buffers()}
     try:
         module.train(train)
         analysis = FlopCountAnalysis(module, (x,))
@@ -86,6 +88,9 @@ def profile_module_fvcore(module_or_factory: Any, input_shape: tuple[int, ...], 
     finally:
         for submodule, training in modes.items():
             submodule.training = training
+        with torch.no_grad():
+            for key, tensor in module.named_buffers():
+                tensor.copy_(buffers[key])
 
     def module_name(record_name: str) -> str:
         return "" if record_name == ROOT else record_name

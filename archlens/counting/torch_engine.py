@@ -31,6 +31,7 @@ train/eval modes, device and hooks are exactly as found afterwards.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -456,7 +457,7 @@ class _Tracker:
     counted_params: set[int] = field(default_factory=set)
     unsupported: dict[tuple[str, str], int] = field(default_factory=dict)
     depth: dict[int, tuple[int, int]] = field(default_factory=dict)
-    alive: list[torch.Tensor] = field(default_factory=list)
+    alive: list[torch.Tensor] = field(default_factory=list)  # keeps ids in `depth` from being reused
     suppress: int = 0
 
     def __post_init__(self) -> None:
@@ -466,35 +467,17 @@ class _Tracker:
 
     # -- interception --
 
-    def active(self):
-        tracker = self
-
-        class _Session:
-            def __enter__(self):
-                self.handles = [nn.modules.module.register_module_forward_pre_hook(tracker.enter),
-                                nn.modules.module.register_module_forward_hook(tracker.leave)]
-                self.function_mode = _FunctionMode(tracker)
-                self.dispatch_mode = _DispatchMode(tracker)
-                self.dispatch_mode.__enter__()
-                try:
-                    self.function_mode.__enter__()
-                except BaseException:
-                    self.dispatch_mode.__exit__(None, None, None)
-                    raise
-                return self
-
-            def __exit__(self, *exc):
-                try:
-                    self.function_mode.__exit__(*exc)
-                finally:
-                    try:
-                        self.dispatch_mode.__exit__(*exc)
-                    finally:
-                        for handle in self.handles:
-                            handle.remove()
-                return False
-
-        return _Session()
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Hooks and modes on; every hook removed and every mode left again, whatever happens."""
+        handles = [nn.modules.module.register_module_forward_pre_hook(self.enter),
+                   nn.modules.module.register_module_forward_hook(self.leave)]
+        try:
+            with _DispatchMode(self), _FunctionMode(self):
+                yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def enter(self, module: nn.Module, args: tuple) -> None:
         key = id(module)
