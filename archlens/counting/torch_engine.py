@@ -559,7 +559,7 @@ class _Tracker:
         outputs = [out] if isinstance(out, torch.Tensor) else _flat_tensors(out)
         if constant:
             # reads only parameters and buffers (or nothing): weight preprocessing or bookkeeping
-            if handler is None:
+            if handler is None and packet not in VIEW_OPS:
                 self._unsupported(packet, self.current(packet).name)
             for tensor in outputs:
                 self.constants.add(id(tensor))
@@ -647,6 +647,8 @@ class _FunctionMode(TorchFunctionMode):
         handler = FUNCTION_HANDLERS.get(func)
         tracker = self.tracker
         if handler is None or tracker.suppress:
+            # PyTorch keeps this mode off while func runs: the functions a Python-level function
+            # calls (F.multi_head_attention_forward's F.linear, F.dropout) are seen as aten ops only
             return func(*args, **kwargs)
         tracker.suppress += 1
         try:

@@ -230,3 +230,19 @@ def test_functional_local_response_norm_uses_the_lrn_formula():
     p = profile_module(Norm(), (1, 16, 6, 6))
     assert p.layers[0].ops.norm_ops == 16 * 6 * 6 * (2 * 5 + 4)
     assert p.unsupported == ()
+
+
+def test_multihead_attention_against_hand_formulas():
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(D, H, batch_first=True)
+
+        def forward(self, x):
+            return self.attn(x, x, x)[0]
+
+    p = profile_module(SelfAttention(), (B, L, D))
+    projections = 3 * B * L * D * D + B * L * D * D  # q, k, v in one packed weight; the output projection
+    scores = B * H * L * L
+    assert p.totals.macs == projections + 2 * scores * (D // H)
+    assert p.unsupported == ()  # the weight transposes and views MHA runs on its parameters are free
