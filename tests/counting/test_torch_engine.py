@@ -246,3 +246,10 @@ def test_multihead_attention_against_hand_formulas():
     scores = B * H * L * L
     assert p.totals.macs == projections + 2 * scores * (D // H)
     assert p.unsupported == ()  # the weight transposes and views MHA runs on its parameters are free
+
+
+def test_torch_engine_json_is_the_analytic_json_but_for_the_engine_name():
+    torch_json = archlens.profile("googlenet", engine="torch", train=True).to_json()
+    assert torch_json == archlens.profile("googlenet", engine="torch", train=True).to_json()  # byte-identical
+    analytic_json = archlens.profile("googlenet", train=True).to_json()
+    assert torch_json == analytic_json.replace('"engine": "analytic"', '"engine": "torch"', 1)
