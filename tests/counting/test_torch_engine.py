@@ -253,3 +253,22 @@ def test_torch_engine_json_is_the_analytic_json_but_for_the_engine_name():
     assert torch_json == archlens.profile("googlenet", engine="torch", train=True).to_json()  # byte-identical
     analytic_json = archlens.profile("googlenet", train=True).to_json()
     assert torch_json == analytic_json.replace('"engine": "analytic"', '"engine": "torch"', 1)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.Conv2d(8, 8, 3, padding=1, groups=4, bias=False), (1, 8, 8, 8)),  # peers.md: 9,216 MACs
+    (lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8), (2, 8, 8, 8)),
+    (lambda: nn.ConvTranspose2d(8, 4, 2, stride=2), (1, 8, 8, 8)),
+    (lambda: nn.Linear(16, 10), (2, 5, 16)),
+    (AttentionBlock, (B, L, D)),
+])
+def test_macs_agree_with_flop_counter_mode(make, shape):
+    """PyTorch's FlopCounterMode counts 2 FLOPs a multiply-accumulate of conv and matrix products."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        module = make()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(torch.empty(shape, device="meta"))
+    assert 2 * profile_module(module, shape).totals.macs == counter.get_total_flops()
