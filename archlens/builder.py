@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archlens.errors import SpecError
+from archlens.errors import ShapeError, SpecError
 from archlens.spec import load_spec, schema
 from archlens.spec.expand import expand, unit_parts
 from archlens.spec.schema import NetworkSpec, pair
@@ -86,7 +86,9 @@ def build(spec: "NetworkSpec | str", *, device: "str | torch.device" = "cpu", tr
     spec = load_spec(spec)
     expanded = expand(spec)
     # One place infers shapes: the analytic engine. The builder reads each layer's input from it.
-    inputs = {record.name: record.input_shape for record in profile_spec(spec, train=train).layers}
+    analytic = profile_spec(spec, train=train)
+    _check_torch_limits(analytic)
+    inputs = {record.name: record.input_shape for record in analytic.layers}
     builder = _Builder(inputs, train)
     with torch.device(device):
         layers = builder.layers(expanded.layers, "")
@@ -95,6 +97,25 @@ def build(spec: "NetworkSpec | str", *, device: "str | torch.device" = "cpu", tr
         network = network.to(dtype)
     network.train(train)
     return network
+
+
+TORCH_SIZE_LIMIT = 2**63 - 1  # PyTorch sizes and element counts are signed 64-bit integers
+
+
+def _check_torch_limits(profile: Any) -> None:
+    """Name the first layer too large for PyTorch; the analytic engine, in Python integers, has no limit."""
+    for record in profile.layers:
+        for what, shape in (("input", record.input_shape), ("output", record.output_shape)):
+            elements = 1
+            for size in shape:
+                elements *= size
+            if elements > TORCH_SIZE_LIMIT:
+                raise ShapeError(
+                    f"its {what} {'x'.join(map(str, shape))} has more than 2^63 - 1 elements, PyTorch's limit",
+                    where=record.name, hint="the analytic engine counts it exactly: use --engine analytic")
+        if record.weights > TORCH_SIZE_LIMIT:
+            raise ShapeError(f"its {record.weights:,} weights are more than 2^63 - 1, PyTorch's limit",
+                             where=record.name, hint="the analytic engine counts it exactly: use --engine analytic")
 
 
 class _Builder:

@@ -11,13 +11,14 @@ Conventions:
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from archlens.errors import UnitError
 
 DECIMAL_PREFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
 BINARY_PREFIXES = {"KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40, "PI": 2**50}
 
+MAX_QUANTITY_DIGITS = 100  # a budget beyond 10^100 means nothing; it would only cost time
 _QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e([+-]?[0-9]+))?\s*([A-Za-z]*)\s*$")
 
 
@@ -65,10 +66,16 @@ def parse_quantity(text: str | int, *, what: str = "quantity") -> int:
             f"{what} {text!r} has an unknown unit {suffix!r}",
             hint="use K, M, G, T (decimal) or KiB, MiB, GiB, TiB (binary)",
         )
-    try:
-        value = Decimal(number) * (Decimal(10) ** int(exponent or 0)) * scale
-    except InvalidOperation as error:  # pragma: no cover - the regex admits only digits
-        raise UnitError(f"{what} {text!r} is not a number") from error
+    digits = len(number.replace(".", "").lstrip("0"))
+    if max(digits, digits + int(exponent or 0)) > MAX_QUANTITY_DIGITS:
+        raise UnitError(f"{what} {str(text)[:40]!r} is too large (more than {MAX_QUANTITY_DIGITS} digits)")
+    # Exact decimal arithmetic: the default context keeps only 28 digits and would round.
+    with localcontext() as context:
+        context.prec = 4 * MAX_QUANTITY_DIGITS
+        try:
+            value = Decimal(number) * (Decimal(10) ** int(exponent or 0)) * scale
+        except InvalidOperation as error:  # pragma: no cover - the regex admits only digits
+            raise UnitError(f"{what} {text!r} is not a number") from error
     if value != value.to_integral_value():
         raise UnitError(f"{what} {text!r} is not a whole number", hint="use a larger unit or fewer decimals")
     return int(value)
