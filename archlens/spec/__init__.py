@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,16 @@ def load_spec(target: "str | os.PathLike[str] | NetworkSpec | dict[str, Any]") -
             f"unknown network {str(target)!r}",
             hint=(hint + " " if hint else "") + "(`archlens list` shows the built-in networks; a file needs .yaml or .json)",
         )
+    stat = path.stat()
+    return _load_builtin(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _load_builtin(path: Path, mtime_ns: int, size: int) -> NetworkSpec:
+    """Built-in specs are read and validated once per process (keyed on the file's mtime and size):
+    reading YAML and validating cost more than profiling the network."""
+    from archlens.spec.loader import read_spec_data, validate_spec_data
+
     data, node = read_spec_data(path)
     return validate_spec_data(data, source=str(path), node=node)
 

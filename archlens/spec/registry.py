@@ -25,8 +25,10 @@ def builtin_names() -> list[str]:
 
 def builtin_path(name: str) -> Path | None:
     """The file of built-in network ``name``, or None."""
+    if not name or any(char in name for char in "/\\\0") or name.startswith("."):
+        return None
     path = SPECS_DIR / f"{name}.yaml"
-    return path if name in builtin_names() else None
+    return path if path.is_file() else None
 
 
 @lru_cache(maxsize=None)
