@@ -31,6 +31,12 @@ class ArchlensError(Exception):
             text = f"{text}; {self.hint}"
         return text
 
+    def within(self, source: str) -> "ArchlensError":
+        """The same error, placed in ``source`` (the file it came from): ``spec.yaml: conv3: ...``."""
+        error = type(self)(self.message, where=f"{source}: {self.where}" if self.where else source, hint=self.hint)
+        error.__cause__ = self.__cause__
+        return error
+
 
 class SpecError(ArchlensError):
     """A spec file or spec name is wrong: unreadable, invalid, or unknown.

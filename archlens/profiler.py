@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from archlens.counting.records import Profile
-from archlens.errors import ArchlensError, TargetError
-from archlens.spec import NetworkSpec, load_spec
+from archlens.errors import ArchlensError, ShapeError, TargetError
+from archlens.spec import NetworkSpec, is_spec_path, load_spec
 
 ENGINES = ("analytic", "torch", "fvcore")
 
@@ -31,11 +31,19 @@ def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str
     module_target, label = _module_target(target)
     if module_target is not None:
         return _profile_module(module_target, label, engine or "torch", train, dtype, input_shape)
-    engine = engine or "analytic"
     spec = load_spec(target)
     if input_shape is not None:
         spec = with_input_shape(spec, input_shape)
         batch = input_shape[0]
+    try:
+        return _profile_spec(spec, engine or "analytic", batch, train, dtype)
+    except ShapeError as error:  # name the file as `archlens validate` does: "spec.yaml: conv3: ..."
+        if isinstance(target, (str, os.PathLike)) and is_spec_path(target):
+            raise error.within(str(target)) from None
+        raise
+
+
+def _profile_spec(spec: NetworkSpec, engine: str, batch: int, train: bool, dtype: str) -> Profile:
     if engine == "analytic":
         from archlens.counting.analytic import profile_spec
 

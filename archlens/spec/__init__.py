@@ -21,7 +21,9 @@ def is_spec_path(target: str | os.PathLike[str]) -> bool:
     """Whether ``target`` names a file rather than a built-in network."""
     if isinstance(target, os.PathLike):
         return True
-    return target.lower().endswith(SPEC_SUFFIXES) or os.sep in target or "/" in target or Path(target).is_file()
+    if target.lower().endswith(SPEC_SUFFIXES) or os.sep in target or "/" in target:
+        return True
+    return target != "" and Path(target).exists()  # a file or folder in the current directory
 
 
 def load_spec(target: "str | os.PathLike[str] | NetworkSpec | dict[str, Any]") -> NetworkSpec:
@@ -49,7 +51,8 @@ def load_spec(target: "str | os.PathLike[str] | NetworkSpec | dict[str, Any]") -
         hint = did_you_mean(str(target), builtin_names())
         raise SpecError(
             f"unknown network {str(target)!r}",
-            hint=(hint + " " if hint else "") + "(`archlens list` shows the built-in networks; a file needs .yaml or .json)",
+            hint=f"{hint} (`archlens list` shows the built-in networks; a file needs .yaml or .json)" if hint
+            else "`archlens list` shows the built-in networks; a file needs .yaml or .json",
         )
     stat = path.stat()
     return _load_builtin(path, stat.st_mtime_ns, stat.st_size)

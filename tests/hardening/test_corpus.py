@@ -58,11 +58,7 @@ def test_profile_fails_the_same_way(name, at_root, capsys):
     code = main(["profile", f"tests/corpus/{name}"])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(PREFIX)
-    # validate prefixes a shape problem with the file; profile names the layer alone.
-    message = lines[0].removeprefix(PREFIX)
-    assert EXPECTED[name].endswith(message)
+    assert err.splitlines() == [PREFIX + EXPECTED[name]]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -119,6 +115,9 @@ def test_a_named_pipe_is_read_like_a_file(tmp_path):
     ("tests/corpus/missing.yaml", "tests/corpus/missing.yaml: no such file; check the path, or run `archlens list` "
                                   "for built-in names"),
     ("tests/corpus/", "tests/corpus: is a directory, not a spec file; give a .yaml or .json file"),
+    ("tests", "tests: is a directory, not a spec file; give a .yaml or .json file"),
+    ("xyzzy", "unknown network 'xyzzy'; `archlens list` shows the built-in networks; a file needs .yaml or .json"),
+    ("", "unknown network ''; `archlens list` shows the built-in networks; a file needs .yaml or .json"),
 ])
 def test_names_and_paths_that_are_not_specs(target, expected, at_root, capsys):
     assert main(["profile", target]) == 2
