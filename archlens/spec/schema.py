@@ -351,7 +351,19 @@ class Metadata(_Model):
     notes: Text | None = None
 
 
-Quantity = Union[Annotated[StrictInt, Field(ge=0)], str]
+def _quantity(value: str) -> str:
+    """A budget quantity such as ``1.5G`` or ``64MiB``, checked when the spec is read (kept as written)."""
+    from archlens.errors import UnitError
+    from archlens.units import parse_quantity
+
+    try:
+        parse_quantity(value)
+    except UnitError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+Quantity = Union[Annotated[StrictInt, Field(ge=0)], Annotated[str, AfterValidator(_quantity)]]
 
 
 class BlockBudget(_Model):
