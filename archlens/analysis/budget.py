@@ -168,6 +168,21 @@ def network_limits(*, max_params: "int | str | None" = None, max_macs: "int | st
             for quantity, value in values.items() if value is not None]
 
 
+def _block_problem(error: Exception) -> str:
+    """One line for a block budget that does not validate (pydantic's own text spans several)."""
+    from pydantic import ValidationError
+
+    needs = "a block budget needs 'match' and max_params/max_macs/max_flops/max_activations"
+    if not isinstance(error, ValidationError):
+        return f"{needs} ({error})"
+    items = error.errors(include_url=False)
+    item = next((i for i in items if not i["type"].endswith("_type")), items[0])
+    field = str(item["loc"][0]) if item["loc"] else "block"
+    if item["type"] in ("missing", "extra_forbidden"):
+        return f"{needs} ({field}: {item['msg'].lower()})"
+    return f"{field}: {item['msg'].removeprefix('Value error, ')}"
+
+
 def block_limits(blocks: "Iterable[BlockBudget | Mapping[str, Any]]", *, source: str = "argument",
                  where: str = "blocks") -> list[Limit]:
     """Limits per block pattern, from :class:`BlockBudget` objects or mappings like theirs."""
@@ -177,9 +192,7 @@ def block_limits(blocks: "Iterable[BlockBudget | Mapping[str, Any]]", *, source:
             try:
                 block = BlockBudget.model_validate(dict(block))
             except (TypeError, ValueError) as error:
-                raise ArchlensError(
-                    f"a block budget needs 'match' and max_params/max_macs/max_flops/max_activations ({error})",
-                    where=f"{where}[{index}]") from None
+                raise ArchlensError(_block_problem(error), where=f"{where}[{index}]") from None
         found = False
         for quantity in BLOCK_QUANTITIES:
             value = getattr(block, f"max_{quantity}")
