@@ -5,7 +5,8 @@
 least ``MIN_SECONDS``) under ``time.perf_counter``, and
 writes the figures, the times and the process's peak RSS to ``OUT.json``. The benchmark runs one
 tool and one network a process, so one's memory never shows up in another's figure (the quick
-mode shares one process, to stay quick).
+mode shares one process, to stay quick). ``python benchmarks/tools.py --paired TOOL,TOOL... ROUNDS
+OUT.json NETWORK`` times the tools in turn, round after round, for the side-by-side ratios.
 """
 
 from __future__ import annotations
@@ -151,6 +152,24 @@ def run_child(tool_keys: list[str], repeats: int, min_seconds: float, out: Path,
     out.write_text(json.dumps({"tools": tool_keys, "peak_rss_bytes": peak_rss_bytes(), "results": results}))
 
 
+def run_paired(tool_keys: list[str], rounds: int, out: Path, name: str) -> None:
+    """Call every tool once a round, in turn, on ``name``: times taken side by side, so a change in
+    the machine's load hits all of them alike and the per-round ratios stay fair."""
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
+    tools = [BY_KEY[key] for key in tool_keys]
+    subjects = [prepare(tool, name) for tool in tools]
+    for tool, subject in zip(tools, subjects):
+        measure(tool, subject)  # warm-up
+    times: dict[str, list[float]] = {key: [] for key in tool_keys}
+    for _ in range(rounds):
+        for tool, subject in zip(tools, subjects):
+            started = time.perf_counter()
+            measure(tool, subject)
+            times[tool.key].append(time.perf_counter() - started)
+    out.write_text(json.dumps({"network": name, "times_s": times}))
+
+
 def measure_runs(tool: Tool, name: str, repeats: int, min_seconds: float) -> dict:
     subject = prepare(tool, name)
     before = current_rss_bytes()
@@ -167,4 +186,7 @@ def measure_runs(tool: Tool, name: str, repeats: int, min_seconds: float) -> dic
 
 
 if __name__ == "__main__":
-    run_child(sys.argv[1].split(","), int(sys.argv[2]), float(sys.argv[3]), Path(sys.argv[4]), sys.argv[5:])
+    if sys.argv[1] == "--paired":
+        run_paired(sys.argv[2].split(","), int(sys.argv[3]), Path(sys.argv[4]), sys.argv[5])
+    else:
+        run_child(sys.argv[1].split(","), int(sys.argv[2]), float(sys.argv[3]), Path(sys.argv[4]), sys.argv[5:])
