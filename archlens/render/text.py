@@ -122,11 +122,21 @@ def render_csv(profile: Profile, depth: int | None = None) -> str:
     return buffer.getvalue()
 
 
+def markdown_text(text: str) -> str:
+    """User text for Markdown: ``<``, ``>`` and ``&`` as entities, so a name holding HTML shows as text
+    wherever the Markdown becomes HTML (a viewer that does not sanitize would run it).
+
+    >>> markdown_text("<script>x</script> & co")
+    '&lt;script&gt;x&lt;/script&gt; &amp; co'
+    """
+    return html.escape(text, quote=False)
+
+
 def markdown_table(header: list[str], rows: list[list[Any]], align: str | None = None) -> str:
-    """A GitHub Markdown table; ``align`` is one letter a column (``l``/``r``). Pipes are escaped."""
+    """A GitHub Markdown table; ``align`` is one letter a column (``l``/``r``). Pipes and HTML are escaped."""
     align = align or "l" * len(header)
     def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        return markdown_text(str(value)).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(cell(h) for h in header) + " |",
              "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
@@ -139,7 +149,7 @@ def render_markdown(profile: Profile, depth: int | None = 1) -> str:
     body = [list(row) for row in _rows(profile, depth)]
     body.append(["**Total**", "", "", f"**{format_int(totals.params)}**", f"**{format_int(totals.macs)}**",
                  f"**{format_int(totals.other_ops)}**", "100.0" if totals.macs else "0.0"])
-    text = f"### {heading(profile)}\n\n"
+    text = f"### {markdown_text(heading(profile))}\n\n"
     text += markdown_table(list(TABLE_COLUMNS), body, "lllrrrr")
     text += "\n" + "\n".join(f"- {line}" for line in summary_lines(profile)) + "\n\n"
     text += f"_{CONVENTIONS}_\n"

@@ -51,11 +51,13 @@ def test_csv_and_json_keep_their_structure():
     assert json.loads(profile.to_json())["name"] == NAME
 
 
-def test_markdown_tables_keep_their_columns():
-    for rendered in (text.render_markdown(archlens.profile(HOSTILE), 1), text.render_markdown(archlens.profile(HOSTILE), None)):
+def test_markdown_tables_keep_their_columns_and_show_html_as_text():
+    for depth in (1, None):
+        rendered = text.render_markdown(archlens.profile(HOSTILE), depth)
         rows = [line for line in rendered.splitlines() if line.startswith("|")]
         columns = {line.replace("\\|", "").count("|") for line in rows}
         assert len(rows) > 3 and len(columns) == 1
+        assert "<" not in rendered and "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in rendered
 
 
 def graph_structure(dot_file: Path) -> list[str]:
