@@ -8,6 +8,8 @@ name. Engines, the builder and the graphs know nothing else. The result is itsel
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from archlens.errors import SpecError
 from archlens.spec.schema import (
     Aux,
@@ -22,14 +24,28 @@ from archlens.spec.schema import (
 )
 
 
+_RECENT: "OrderedDict[int, tuple[NetworkSpec, NetworkSpec]]" = OrderedDict()
+_RECENT_SIZE = 32
+
+
 def expand(spec: NetworkSpec) -> NetworkSpec:
     """Expand every macro of ``spec`` and fill in default layer names.
 
     >>> from archlens.spec import load_spec
     >>> expand(load_spec("googlenet")).layers[4].type   # inception_3a became a parallel
     'parallel'
+
+    Specs are immutable, so the expansions of the last few specs are remembered (by identity, the
+    spec itself kept alive beside its expansion): profiling the same spec again skips this step.
     """
-    return spec.model_copy(update={"layers": _expand_layers(spec.layers, "layers")})
+    recent = _RECENT.get(id(spec))
+    if recent is not None and recent[0] is spec:
+        return recent[1]
+    expanded = spec.model_copy(update={"layers": _expand_layers(spec.layers, "layers")})
+    _RECENT[id(spec)] = (spec, expanded)
+    if len(_RECENT) > _RECENT_SIZE:
+        _RECENT.popitem(last=False)
+    return expanded
 
 
 def _expand_layers(layers, path: str) -> list:
