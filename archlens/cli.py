@@ -490,6 +490,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [arg for arg in args if arg != "--debug"]
+    _tolerate_narrow_encodings()
     try:
         try:
             result = app(args=args, prog_name="archlens", standalone_mode=False)
@@ -545,6 +546,18 @@ def _usage_line(error: typer.TyperException) -> str:
     context = getattr(error, "ctx", None)
     command = getattr(context, "command_path", None) or "archlens"
     return f"{message} (see '{command} --help')"
+
+
+def _tolerate_narrow_encodings() -> None:
+    """On a terminal that cannot show UTF-8 (PYTHONIOENCODING=ascii, a Latin-1 locale), print "?" for
+    the characters it lacks (the table's rules, the middle dot) instead of failing; files are UTF-8."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
 
 
 def _say(line: str) -> None:

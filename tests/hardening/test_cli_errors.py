@@ -130,3 +130,11 @@ def test_debug_shows_the_traceback_of_an_input_error(capsys):
     assert "Traceback" in err
     assert err.splitlines()[-1] == ("archlens: error: nope/missing.yaml: no such file; check the path, or run "
                                     "`archlens list` for built-in names")
+
+
+def test_a_terminal_without_utf8_gets_question_marks_not_a_crash():
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run([sys.executable, "-m", "archlens", "profile", "googlenet"], capture_output=True,
+                            cwd=ROOT, env=env, timeout=120)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout.startswith(b"googlenet ? input 1x3x224x224 ? float32")
