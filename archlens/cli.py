@@ -526,8 +526,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except OSError as error:  # the environment, not the input: a full disk, a vanished folder
         if debug:
             _say_safely(_print_traceback)
-        where = error.filename if error.filename is not None else "cannot write output"
-        _say(f"archlens: error: {where}: {error.strerror or error}")
+        _say(f"archlens: error: {_os_error_place(error)}: {error.strerror or error}")
         return 2
     except Exception as error:  # noqa: BLE001 - the one place unexpected errors become a line
         if debug:
@@ -546,6 +545,17 @@ def _usage_line(error: typer.TyperException) -> str:
     context = getattr(error, "ctx", None)
     command = getattr(context, "command_path", None) or "archlens"
     return f"{message} (see '{command} --help')"
+
+
+def _os_error_place(error: OSError) -> str:
+    """Where an operating-system error happened, as far as it says: its file, or writing the output."""
+    import errno
+
+    if error.filename is not None:
+        return str(error.filename)
+    if error.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EPIPE):
+        return "cannot write output"
+    return "system error"
 
 
 def _tolerate_narrow_encodings() -> None:

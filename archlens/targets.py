@@ -34,7 +34,11 @@ def load_target(text: str) -> Any:
     if not is_module_target(text):
         raise TargetError(f"{text!r} is not a module target", hint="write it as package.module:callable")
     module_name, attribute = text.split(":", 1)
-    cwd = os.getcwd()
+    try:
+        cwd = os.getcwd()
+    except FileNotFoundError:
+        raise TargetError("the current folder no longer exists", where=text,
+                          hint="cd into the folder that holds the module") from None
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)
     try:

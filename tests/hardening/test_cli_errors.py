@@ -138,3 +138,12 @@ def test_a_terminal_without_utf8_gets_question_marks_not_a_crash():
                             cwd=ROOT, env=env, timeout=120)
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout.startswith(b"googlenet ? input 1x3x224x224 ? float32")
+
+
+def test_another_system_error_is_one_line_exit_2(capsys, monkeypatch):
+    def refused(*args, **kwargs):
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(archlens.profiler, "profile", refused)
+    assert main(["profile", "googlenet"]) == 2
+    assert capsys.readouterr().err == "archlens: error: system error: Too many open files\n"

@@ -128,3 +128,14 @@ def test_the_mode_comes_back_after_a_failing_forward():
     with pytest.raises(TargetError):
         archlens.profile(model, input_shape=(1, 3, 16, 16))
     assert all(m.training for m in model.modules())
+
+
+def test_a_target_from_a_folder_that_was_deleted(monkeypatch, capsys):
+    def gone():
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr("os.getcwd", gone)
+    assert main(["profile", "mymodels:tiny", "--input-shape", "1,3,8,8"]) == 2
+    assert capsys.readouterr().err == (
+        "archlens: error: mymodels:tiny: the current folder no longer exists; cd into the folder that holds the module\n"
+    )
