@@ -3,7 +3,7 @@
 - A valid spec (conv/pool/inception/parallel/sequence/linear stacks, drawn valid by construction)
   gives the same figures from the analytic engine and the torch engine, builds a module whose
   forward runs and gives the shape the analytic engine inferred, with as many parameters.
-- Its outputs are byte-identical across two runs, and ``show`` output loads back as the same network.
+- Its outputs (JSON, CSV, Markdown, table, DOT) are byte-identical across two runs, and ``show`` output loads back as the same network.
 - A broken spec, random bytes or random data raise only ``ArchlensError``, never another exception.
 """
 
@@ -20,6 +20,7 @@ import archlens
 from archlens.counting.analytic import profile_spec
 from archlens.errors import ArchlensError, SpecError
 from archlens.render import text
+from archlens.render.graph import build_graph, to_dot
 from archlens.spec import dump_yaml, expand, load_spec
 
 from .strategies import broken_specs, examples, valid_specs
@@ -69,6 +70,8 @@ def test_outputs_are_byte_identical_and_show_round_trips(data):
     assert text.render_csv(first, None) == text.render_csv(second, None)
     assert text.render_markdown(first, 1) == text.render_markdown(second, 1)
     assert text.render_table(first, 1) == text.render_table(second, 1)
+    for depth in (None, 1):
+        assert to_dot([build_graph(first, depth=depth)]) == to_dot([build_graph(second, depth=depth)])
     shown = dump_yaml(expand(spec))
     assert shown == dump_yaml(expand(load_spec(data)))
     reloaded = load_spec(yaml.safe_load(shown))
