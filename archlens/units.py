@@ -90,7 +90,7 @@ def format_count(value: int, *, precision: int = 2) -> str:
     magnitude = abs(value)
     for unit, scale in (("P", 10**15), ("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if magnitude >= scale:
-            return f"{value / scale:.{precision}f} {unit}"
+            return f"{_scaled(value, scale, precision)} {unit}"
     return str(value)
 
 
@@ -103,8 +103,20 @@ def format_bytes(value: int, *, precision: int = 2) -> str:
     magnitude = abs(value)
     for unit, scale in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if magnitude >= scale:
-            return f"{value / scale:.{precision}f} {unit}"
+            return f"{_scaled(value, scale, precision)} {unit}"
     return f"{value} B"
+
+
+def _scaled(value: int, scale: int, precision: int) -> str:
+    """``value / scale`` with ``precision`` decimals. Below 10^15 units a float is exact enough (and
+    keeps earlier output byte for byte); beyond, a float would print invented digits, so round the
+    integers exactly (half up): 10^50 MACs is "100000000000000000000000000000000000.00 P"."""
+    if abs(value) < scale * 10**15:
+        return f"{value / scale:.{precision}f}"
+    units = (abs(value) * 10**precision * 2 + scale) // (2 * scale)
+    whole, fraction = divmod(units, 10**precision)
+    text = f"{whole}.{fraction:0{precision}d}" if precision else str(whole)
+    return f"-{text}" if value < 0 else text
 
 
 def format_int(value: int) -> str:

@@ -99,3 +99,15 @@ def test_an_absurd_budget_on_the_command_line_is_one_line(capsys):
     assert capsys.readouterr().err == (
         "archlens: error: max_params '1000000000000000000000000000000000000000' is too large (more than 100 digits)\n"
     )
+
+
+@pytest.mark.parametrize("value, expected", [
+    (10**50, "100000000000000000000000000000000000.00 P"),  # a float prints ...996863366107917975552.00
+    (10**30 + 5 * 10**12, "1000000000000000.01 P"),  # half up, from the integers
+    (-(10**33), "-1000000000000000000.00 P"),
+    (6_624_904, "6.62 M"),  # below 10^15 units: unchanged
+])
+def test_huge_counts_are_rounded_from_the_integers(value, expected):
+    from archlens.units import format_count
+
+    assert format_count(value) == expected
