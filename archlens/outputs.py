@@ -22,18 +22,18 @@ def write_atomic(path: "str | os.PathLike[str]", data: "str | bytes") -> Path:
     'archlens-example.txt'
     """
     given = Path(path)
-    target = Path(os.path.realpath(given)) if given.is_symlink() else given
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        mode = target.stat().st_mode
+        mode = given.stat().st_mode  # of what a link points to
     except (FileNotFoundError, NotADirectoryError):
         mode = None
     except OSError as error:
         raise OutputError(f"cannot write: {error.strerror}", where=str(given)) from None
     if mode is not None and stat.S_ISDIR(mode):
         raise OutputError("is a directory", where=str(given), hint="give a file name to write")
-    if mode is not None and not stat.S_ISREG(mode):
-        return _write_in_place(given, target, payload)
+    if mode is not None and not stat.S_ISREG(mode):  # /dev/stdout is a link to a pipe or terminal
+        return _write_in_place(given, given, payload)
+    target = Path(os.path.realpath(given)) if given.is_symlink() else given
     folder = target.parent
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():

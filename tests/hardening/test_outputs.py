@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 
@@ -131,3 +133,12 @@ def test_cli_output_into_missing_folder_is_created(tmp_path, capsys):
     assert main(["profile", "googlenet", "-f", "json", "-o", str(target)]) == 0
     assert capsys.readouterr().err == f"wrote {target}\n"
     assert target.read_text().startswith('{\n  "name": "googlenet"')
+
+
+def test_output_to_dev_stdout_is_written_in_place():
+    """/dev/stdout is a link to a pipe (/proc/self/fd/1): follow it by opening, never rename over it."""
+    code = "from archlens.cli import main; raise SystemExit(main(['profile', 'googlenet', '-o', '/dev/stdout']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert result.stdout.startswith("googlenet · input 1x3x224x224")
+    assert result.stderr == "wrote /dev/stdout\n"
