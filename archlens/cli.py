@@ -517,8 +517,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ArchlensError as error:
         if debug:
             _say_safely(_print_traceback)
-        for line in str(error).splitlines():
-            _say(f"archlens: error: {line}")
+        for problem in getattr(error, "problems", None) or [str(error)]:
+            _say(f"archlens: error: {_one_line(problem)}")
         return error.exit_code
     except BrokenPipeError:
         _silence_stdout()
@@ -545,6 +545,12 @@ def _usage_line(error: typer.TyperException) -> str:
     context = getattr(error, "ctx", None)
     command = getattr(context, "command_path", None) or "archlens"
     return f"{message} (see '{command} --help')"
+
+
+def _one_line(text: str) -> str:
+    """A problem as exactly one line: a newline or other line break in a file name or a value is
+    shown escaped (``\\n``), never allowed to start a second, unprefixed line."""
+    return "".join(repr(ch)[1:-1] if ch.isspace() and ch != " " or not ch.isprintable() else ch for ch in text)
 
 
 def _os_error_place(error: OSError) -> str:

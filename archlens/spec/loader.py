@@ -307,9 +307,14 @@ def format_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(str(part)):  # a key like '\x1e' or 'a b': quoted, never raw
+            text += f"[{str(part)!r}]"
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

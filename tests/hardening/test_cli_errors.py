@@ -147,3 +147,11 @@ def test_another_system_error_is_one_line_exit_2(capsys, monkeypatch):
     monkeypatch.setattr(archlens.profiler, "profile", refused)
     assert main(["profile", "googlenet"]) == 2
     assert capsys.readouterr().err == "archlens: error: system error: Too many open files\n"
+
+
+def test_a_line_break_in_a_file_name_stays_on_one_line(capsys):
+    assert main(["validate", "new\nline.yaml", "odd\u2028name.yaml"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "archlens: error: new\\nline.yaml: no such file; check the path, or run `archlens list` for built-in names",
+        "archlens: error: odd\\u2028name.yaml: no such file; check the path, or run `archlens list` for built-in names",
+    ]
