@@ -227,7 +227,7 @@ def validate_spec_data(data: dict[str, Any], *, source: str = "<spec>", node: ya
     try:
         spec = schema.NetworkSpec.model_validate(data)
     except ValidationError as error:
-        raise SpecError.from_problems(_problems(error, source, node)) from None
+        raise SpecError.from_problems(_problems(error, source, node, data)) from None
     _check_expansion(spec, source, node)
     return spec
 
@@ -254,10 +254,10 @@ def _parse_path(path: str) -> tuple[Any, ...]:
     return tuple(int(index) if index else name for name, index in re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", path))
 
 
-def _problems(error: Any, source: str, node: yaml.Node | None) -> list[str]:
+def _problems(error: Any, source: str, node: yaml.Node | None, data: Any = None) -> list[str]:
     chosen: dict[str, dict[str, Any]] = {}
     for item in error.errors(include_url=False):
-        loc = _clean_loc(item["loc"])
+        loc = _clean_loc(item["loc"], data)
         if item["type"] in ("invalid_key", "missing") and loc and isinstance(loc[-1], int | float | bool | None):
             # A non-text key (``1: 2``) or a missing member of a pair (``kernel: []``): the problem
             # belongs to the mapping or the pair, not to a path that does not exist.
@@ -291,14 +291,36 @@ def _problems(error: Any, source: str, node: yaml.Node | None) -> list[str]:
     return lines
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union-member markers (``int``, ``tuple[...]``) from an error location."""
-    return tuple(
-        part for part in loc
-        if isinstance(part, int)
-        or not any(marker in part for marker in ("[", "function-", "constrained-", "lax-", "strict-"))
-        and part not in ("int", "float", "str", "bool", "none")
-    )
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> tuple[Any, ...]:
+    """Drop pydantic's union-member markers (``int``, ``tuple[...]``) from an error location.
+
+    A part that is a key of the data at that point is the user's, whatever it looks like (a key
+    ``'x[1'`` is not a marker); following the data tells them apart.
+    """
+    kept = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and _hashable(part) and part in current:
+            kept.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            kept.append(part)
+            current = current[part]
+        elif isinstance(part, int) or (
+            not any(marker in part for marker in ("[", "function-", "constrained-", "lax-", "strict-"))
+            and part not in ("int", "float", "str", "bool", "none")
+        ):
+            kept.append(part)  # a missing field, or a layer's type tag: not in the data, still the path
+            current = None
+    return tuple(kept)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
@@ -373,7 +395,7 @@ def _friendly(item: dict[str, Any]) -> str:
     ctx = item.get("ctx") or {}
     shown = _shown(value)
     if kind == "extra_forbidden":
-        field = item["loc"][-1]
+        field = item["loc"][-1] if item["loc"] else "?"
         hint = did_you_mean(str(field), _fields_at(item["loc"]))
         known = ", ".join(_fields_at(item["loc"]))
         return f"unknown field {field!r}; " + (hint or f"known fields: {known}")

@@ -292,7 +292,7 @@ def _single_key_layer(value: Any) -> Any:
     if "type" in value and isinstance(value.get("type"), str) and value["type"] in LAYER_TYPES:
         return value  # already tagged (Python API users may pass dicts with a type field)
     if len(value) != 1:
-        keys = ", ".join(map(str, value)) or "none"
+        keys = ", ".join(k if isinstance(k, str) and k.isidentifier() else repr(k) for k in value) or "none"
         raise ValueError(f"a layer is a mapping with exactly one key, its type; found keys: {keys}")
     ((kind, body),) = value.items()
     if kind not in LAYER_TYPES:
