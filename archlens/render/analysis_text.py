@@ -39,12 +39,12 @@ def grid_text(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], 
 
 def markdown_text(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], align: str,
                   notes: Sequence[str] = ()) -> str:
-    from archlens.render.text import markdown_table
+    from archlens.render.text import markdown_table, markdown_text as escape
 
-    text = f"### {title}\n\n" if title else ""
+    text = f"### {escape(title)}\n\n" if title else ""
     text += markdown_table(list(header), [list(row) for row in rows], align)
     if notes:
-        text += "\n" + "".join(f"- {line}\n" for line in notes)
+        text += "\n" + "".join(f"- {escape(line)}\n" for line in notes)
     return text
 
 

@@ -66,12 +66,13 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
         if content is None:
             return "_Graph not drawn: graphviz's `dot` is not installed._\n"
         files[f"{folder}/{file}"] = content
-        return f"![{alt}]({folder}/{file})\n"
+        return f"![{text.markdown_text(alt).replace(']', ')')}]({folder}/{file})\n"
 
     names = [s.profile.name for s in report.networks]
-    parts.append(f"# {report.title}\n")
+    md = text.markdown_text  # user strings (names, descriptions) show as text, never as HTML
+    parts.append(f"# {md(report.title)}\n")
     mode = "training mode (aux heads)" if report.train else "inference"
-    parts.append(f"Networks: {', '.join(f'`{n}`' for n in names)} · {mode}. Every figure is an exact count "
+    parts.append(f"Networks: {', '.join(md(n) for n in names)} · {mode}. Every figure is an exact count "
                  "from the network's definition (archlens).\n")
     parts.append(f"_{text.CONVENTIONS}_\n")
 
@@ -103,7 +104,7 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
     if report.inception is not None:
         step("inception figures")
         study = report.inception
-        parts.append(f"\n## Inception study: what the 1x1 reductions buy ({study.network})\n")
+        parts.append(f"\n## Inception study: what the 1x1 reductions buy ({md(study.network)})\n")
         parts.append(_demote(analysis_text.study_markdown(study)))
         modules = svg_charts.bar_chart(
             "MACs of each Inception module alone: naive vs reduced", [m.name for m in study.modules],
@@ -124,9 +125,9 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
         step(f"draw {section.profile.name}")
         profile = section.profile
         slug = _slug(profile.name)
-        parts.append(f"\n## {profile.name}\n")
+        parts.append(f"\n## {md(profile.name)}\n")
         if section.description:
-            parts.append(section.description.strip() + "\n")
+            parts.append(md(section.description.strip()) + "\n")
         parts.append("\n" + _cards(section))
         blocks = [row for row in profile.rollup(1) if row.macs > 0]
         if blocks:

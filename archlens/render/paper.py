@@ -107,9 +107,9 @@ def render_table1_text(table: Table1) -> str:
 
 
 def render_table1_markdown(table: Table1) -> str:
-    from archlens.render.text import markdown_table
+    from archlens.render.text import markdown_table, markdown_text
 
-    text = f"### GoogLeNet paper, Table 1, reproduced on `{table.network}`\n\n"
+    text = f"### GoogLeNet paper, Table 1, reproduced on {markdown_text(table.network)}\n\n"
     text += markdown_table(HEADER, rows(table), ALIGN)
     text += "\n" + "".join(f"- {line}\n" for line in notes(table))
     return text + f"\n_{UNITS_NOTE}_\n"

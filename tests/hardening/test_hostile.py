@@ -98,6 +98,17 @@ def test_svg_graph_and_report_images_are_inert(tmp_path, capsys):
     assert sum("__pwned" in image.read_text() for image in images) >= 3  # the names are there, as text
 
 
+@pytest.mark.parametrize("targets", [[str(HOSTILE)], [str(HOSTILE), "googlenet"]], ids=["single", "comparison"])
+def test_markdown_report_shows_html_as_text(tmp_path, capsys, targets):
+    """The .md report's headings, description and image alt texts hold no raw HTML from the spec."""
+    require_tool("dot")
+    page = tmp_path / "r.md"
+    assert main(["report", *targets, "-o", str(page)]) == 0
+    markdown = page.read_text()
+    assert "<script" not in markdown and "<img" not in markdown
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in markdown
+
+
 class Collector(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
