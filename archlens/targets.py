@@ -8,6 +8,7 @@ no weight memory) or an ``nn.Module`` instance.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -42,7 +43,8 @@ def load_target(text: str) -> Any:
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(module_name)
+        with contextlib.redirect_stdout(sys.stderr):  # the module's own prints must not mix into our stdout
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         missing = error.name or module_name
         if module_name == missing or module_name.startswith(missing + "."):

@@ -32,6 +32,8 @@ train/eval modes, device and hooks are exactly as found afterwards.
 from __future__ import annotations
 
 import contextlib
+import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -327,7 +329,7 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", inp
     try:
         if any(training != train for _, training in modes):
             module.train(train)
-        with tracker.active(), torch.no_grad():
+        with tracker.active(), torch.no_grad(), user_code():
             try:
                 if stand_ins is None:
                     output = module(x)
@@ -359,6 +361,12 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", inp
     )
 
 
+def user_code():
+    """Run the user's code (a factory, an import, a forward) with its ``print`` going to stderr: what
+    archlens itself writes to stdout (JSON, CSV) must stay parseable."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else "(no message)"
@@ -374,9 +382,10 @@ def materialize(module_or_factory: Any, name: str | None, *, device: str | None 
     label = name or getattr(module_or_factory, "__qualname__", repr(module_or_factory))
     try:
         if device is None:
-            module = module_or_factory()
+            with user_code():
+                module = module_or_factory()
         else:
-            with torch.device(device):
+            with torch.device(device), user_code():
                 module = module_or_factory()
     except ArchlensError:
         raise

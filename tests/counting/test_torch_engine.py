@@ -165,6 +165,27 @@ def test_cli_profiles_a_module_target_from_the_current_directory(tmp_path):
     assert [row["kind"] for row in data["layers"]] == ["conv", "relu", "adaptive_avgpool", "flatten", "linear"]
 
 
+def test_prints_in_the_users_code_go_to_stderr_not_into_the_json(target_dir, capsys):
+    """A module that prints on import, construction and forward still gives parseable JSON on stdout."""
+    import json
+
+    from archlens.cli import main
+
+    noisy = target_dir + "_noisy"
+    (Path.cwd() / f"{noisy}.py").write_text(
+        "import torch.nn as nn\nprint('importing')\n"
+        "class Loud(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__(); print('building'); self.fc = nn.Linear(4, 2)\n"
+        "    def forward(self, x):\n        print('forward'); return self.fc(x)\n")
+    try:
+        assert main(["profile", f"{noisy}:Loud", "--input-shape", "1,4", "-f", "json"]) == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out)["totals"]["macs"] == 8
+        assert "importing" in err and "building" in err and "forward" in err
+    finally:
+        sys.modules.pop(noisy, None)
+
+
 @pytest.fixture
 def target_dir(tmp_path, monkeypatch, request):
     module_name = "archlens_target_" + re.sub(r"\W", "_", request.node.name)
