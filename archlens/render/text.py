@@ -76,9 +76,24 @@ def summary_lines(profile: Profile) -> list[str]:
             f"{profile.depth.with_pooling} counting pooling"
         )
     if profile.unsupported:
-        listed = ", ".join(f"{u.op} x{u.count} in {u.layer or '(top)'}" for u in profile.unsupported)
-        lines.append(f"NOT COUNTED (unsupported ops): {listed}")
+        lines.append(f"NOT COUNTED (unsupported ops): {unsupported_summary(profile)}")
     return lines
+
+
+def unsupported_summary(profile: Profile, *, layers_shown: int = 3) -> str:
+    """``aten::max_pool2d x13 (maxpool1, maxpool2, inception_3a.branch_pool.pool and 10 more)``:
+    one entry an op, in order of first appearance (JSON lists every layer)."""
+    by_op: dict[str, list] = {}
+    for item in profile.unsupported:
+        by_op.setdefault(item.op, []).append(item)
+    entries = []
+    for op, items in by_op.items():
+        places = [item.layer or "(top)" for item in items]
+        shown = ", ".join(places[:layers_shown])
+        if len(places) > layers_shown:
+            shown += f" and {len(places) - layers_shown} more"
+        entries.append(f"{op} x{sum(item.count for item in items)} ({shown})")
+    return "; ".join(entries)
 
 
 def render_table(profile: Profile, depth: int | None = 1, *, width: int | None = None) -> str:

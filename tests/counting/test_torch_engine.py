@@ -100,7 +100,7 @@ def test_an_op_without_a_formula_is_listed_with_its_layer():
     p = profile_module(model, (1, 4))
     assert [(u.op, u.layer, u.count) for u in p.unsupported] == [("aten.cumsum", "1", 1)]
     text = archlens.cli.render_profile(p, archlens.cli.ProfileFormat.table, None)
-    assert "NOT COUNTED (unsupported ops): aten.cumsum x1 in 1" in text
+    assert "NOT COUNTED (unsupported ops): aten.cumsum x1 (1)" in text
     assert p.to_dict()["unsupported_ops"] == [{"op": "aten.cumsum", "layer": "1", "count": 1}]
 
 
