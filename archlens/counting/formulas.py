@@ -152,14 +152,16 @@ def pool(output_shape: Shape, kernel: tuple[int, ...]) -> OpCount:
     return OpCount(pool_ops=numel(output_shape) * prod(kernel))
 
 
-def adaptive_avg_pool(input_shape: Shape, output_shape: Shape) -> OpCount:
-    """Adaptive average pooling over the trailing dimensions, with PyTorch's exact windows.
+def adaptive_avg_pool(input_shape: Shape, output_shape: Shape, spatial: int = 2) -> OpCount:
+    """Adaptive average pooling over the ``spatial`` trailing dimensions, with PyTorch's exact windows.
+    Leading dimensions (batch, channels; a batch may be absent) multiply.
 
     >>> adaptive_avg_pool((1, 1024, 7, 7), (1, 1024, 1, 1)).pool_ops   # a global pool reads every input
     50176
+    >>> adaptive_avg_pool((3, 8, 8), (3, 2, 2)).pool_ops               # unbatched: 3 channels x 4 x 16
+    192
     """
-    spatial = len(output_shape) - 2
-    leading = numel(output_shape[:-spatial]) if spatial else numel(output_shape)
+    leading = numel(output_shape[:-spatial])
     window_sum = 1
     for size_in, size_out in zip(input_shape[-spatial:], output_shape[-spatial:]):
         window_sum *= sum(_window_end(i, size_in, size_out) - (i * size_in) // size_out for i in range(size_out))

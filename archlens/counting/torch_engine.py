@@ -14,7 +14,8 @@ It sees what really runs, functional ops included (``torch.matmul``, ``x + y``, 
 Every counted op maps to a formula of :mod:`archlens.counting.formulas`, the same functions the
 analytic engine uses. Views, copies, concatenation and dropout are free on purpose; ops that read
 only parameters and buffers (BatchNorm's ``num_batches_tracked += 1`` in training) are bookkeeping
-and count zero; any other op is listed in :attr:`Profile.unsupported` with the layer that ran it,
+and count zero (a tensor made from nothing inside a forward, such as a first hidden state from
+``torch.zeros``, is data: what is computed from it counts); any other op is listed in :attr:`Profile.unsupported` with the layer that ran it,
 never counted as zero silently.
 
 Ops are attributed to the innermost module running (global forward hooks, removed in a
@@ -138,7 +139,8 @@ def _pool(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
 
 
 def _adaptive_avg_pool(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
-    return fm.adaptive_avg_pool(_shape(args[0]), _shape(out))
+    # the output size argument says how many trailing dimensions are pooled (2 or 3)
+    return fm.adaptive_avg_pool(_shape(args[0]), _shape(out), spatial=len(args[1]))
 
 
 def _mean(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
@@ -342,7 +344,9 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", inp
                 raise TargetError(
                     f"forward raised {type(error).__name__}: {_first_line(error)}",
                     where=f"{label} layer {where}" if where else label,
-                    hint=f"check the input shape {','.join(map(str, shape))} and the module's forward",
+                    hint=("the torch engine runs on the meta device: make tensors in forward on the input's "
+                          "device (x.new_zeros(...), device=x.device)" if "meta" in str(error) else
+                          f"check the input shape {','.join(map(str, shape))} and the module's forward"),
                 ) from error
     finally:
         for submodule, training in modes:
@@ -529,7 +533,7 @@ class _Tracker:
             if param is None or id(param) in self.counted_params:
                 continue
             self.counted_params.add(id(param))
-            if param_name == "bias":
+            if param_name == "bias" or param_name.startswith("bias_"):  # bias_ih, bias_hh of recurrent cells
                 record.biases += param.numel()
             else:
                 record.weights += param.numel()
@@ -556,7 +560,15 @@ class _Tracker:
         weighted = pooled = 0
         constant = True
         constants, depths = self.constants, self.depth
-        for tensor in _flat_tensors(args):
+        inputs = _flat_tensors(args)
+        if not inputs and not (kwargs and any(True for _ in _tensors(kwargs))):
+            # made from nothing inside a forward (torch.zeros for a first hidden state, arange, a
+            # mask): data, not bookkeeping, so what is computed from it counts. Making it is free.
+            for tensor in [out] if isinstance(out, torch.Tensor) else _flat_tensors(out):
+                self.depth[id(tensor)] = (0, 0)
+                self.alive.append(tensor)
+            return
+        for tensor in inputs:
             if id(tensor) in constants:
                 continue
             constant = False

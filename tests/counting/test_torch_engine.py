@@ -293,3 +293,38 @@ def test_macs_agree_with_flop_counter_mode(make, shape):
     with counter, torch.no_grad():
         module(torch.empty(shape, device="meta"))
     assert 2 * profile_module(module, shape).totals.macs == counter.get_total_flops()
+
+
+class _Recurrent(nn.Module):
+    """h = relu(W x_t + U h) over the sequence, h starting from zeros made inside forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.W, self.U = nn.Linear(4, 5), nn.Linear(5, 5)
+
+    def forward(self, x):
+        h = x.new_zeros(x.shape[0], 5)
+        for t in range(x.shape[1]):
+            h = torch.relu(self.W(x[:, t]) + self.U(h))
+        return h
+
+
+def test_a_hidden_state_made_inside_forward_is_data_and_its_products_count():
+    # 3 steps of W (4 x 5) and U (5 x 5): 3 x (20 + 25) MACs; the first U(h0) used to be taken for bookkeeping.
+    p = profile_module(_Recurrent(), (1, 3, 4))
+    assert p.totals.macs == 3 * (20 + 25) and p.unsupported == ()
+
+
+def test_recurrent_cells_count_every_step_and_split_their_biases():
+    cell = profile_module(lambda: nn.RNNCell(4, 5), (1, 4))
+    assert cell.totals.macs == 4 * 5 + 5 * 5  # input-to-hidden and hidden-to-hidden (h0 = zeros)
+    assert (cell.totals.weights, cell.totals.biases) == (4 * 5 + 5 * 5, 5 + 5)
+    lstm = profile_module(lambda: nn.LSTM(4, 5), (256, 1, 4))
+    assert lstm.totals.macs == 256 * 4 * (4 * 5 + 5 * 5)  # four gates, every step
+    assert {u.op for u in lstm.unsupported} >= {"aten.tanh"}  # gate activations have no formula: listed
+
+
+def test_adaptive_average_pool_without_a_batch_dimension():
+    # 3 channels, 8x8 -> 2x2: every output reads a 4x4 window: 3 x 4 x 16 = 192, batched or not
+    for shape in ((3, 8, 8), (1, 3, 8, 8)):
+        assert profile_module(lambda: nn.AdaptiveAvgPool2d(2), shape).totals.pool_ops == 192
