@@ -92,16 +92,13 @@ def list_command() -> None:
 @app.command("show")
 def show_command(
     target: Annotated[str, typer.Argument(help="A built-in network name or a spec file.")],
-    train: TrainOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Print the expanded spec (macros turned into primitives) as YAML; it loads back as the same network."""
+    """Print the expanded spec (macros turned into primitives, aux heads kept) as YAML; it loads back
+    as the same network, in both modes."""
     from archlens.spec import dump_yaml, expand, load_spec
 
-    spec = expand(load_spec(target))
-    if not train:
-        spec = spec.model_copy(update={"layers": [layer for layer in spec.layers if layer.type != "aux"]})
-    emit(dump_yaml(spec), output)
+    emit(dump_yaml(expand(load_spec(target))), output)
 
 
 @app.command("validate")
@@ -145,10 +142,17 @@ def profile_command(
     """Profile a network: per-layer parameters, MACs, other ops and activations, with totals."""
     from archlens.profiler import profile
 
+    shape = parse_shape(input_shape)
+    if shape is not None and batch != 1 and batch != shape[0]:
+        raise ArchlensError(f"--batch {batch} and --input-shape {input_shape} disagree",
+                            hint="the batch is the first number of --input-shape; give one of them")
     if paper:
+        if shape is not None or batch != 1 or train or engine is not None:
+            raise ArchlensError("--paper compares Table 1 with the spec as published (224x224, batch 1, inference)",
+                                hint="drop --input-shape, --batch, --train and --engine")
         emit(render_table1(target, format), output)
         return
-    result = profile(target, engine=engine, batch=batch, train=train, dtype=dtype, input_shape=parse_shape(input_shape))
+    result = profile(target, engine=engine, batch=batch, train=train, dtype=dtype, input_shape=shape)
     emit(render_profile(result, format, depth), output)
 
 

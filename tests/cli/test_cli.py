@@ -118,3 +118,22 @@ def test_profile_never_imports_torch_or_pandas():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_show_keeps_aux_heads_so_training_mode_round_trips(tmp_path, capsys):
+    code, out, _ = run(capsys, "show", "googlenet-torchvision")
+    assert code == 0 and out.count("- aux:") == 2
+    path = tmp_path / "shown.yaml"
+    path.write_text(out)
+    data = json.loads(run(capsys, "profile", str(path), "--train", "-f", "json")[1])
+    assert data["totals"]["params"] == 13_004_888
+
+
+@pytest.mark.parametrize("args", [
+    ["profile", "googlenet", "--input-shape", "2,3,224,224", "--batch", "4"],
+    ["profile", "googlenet", "--paper", "--input-shape", "1,3,256,256"],
+    ["profile", "googlenet", "--paper", "--train"],
+])
+def test_conflicting_options_are_one_line_exit_2(capsys, args):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
