@@ -87,9 +87,14 @@ class FitResult:
 
 def round_channels(channels: int, milli: int, divisor: int) -> int:
     """``channels x milli / 1000`` to the nearest multiple of ``divisor`` (halves up), at least ``divisor``.
+    A layer narrower than ``divisor`` to begin with keeps its own scale (nearest integer, at least 1):
+    rounding it up to ``divisor`` would make the "smallest" variant larger than the spec itself.
 
-    Exact integer arithmetic: ``round_channels(64, 750, 8) == 48``, ``round_channels(20, 1000, 8) == 24``.
+    Exact integer arithmetic: ``round_channels(64, 750, 8) == 48``, ``round_channels(20, 1000, 8) == 24``,
+    ``round_channels(4, 1000, 8) == 4``.
     """
+    if channels < divisor:
+        return max(1, (2 * channels * milli + MILLI) // (2 * MILLI))
     nearest = (2 * channels * milli + MILLI * divisor) // (2 * MILLI * divisor) * divisor
     return max(divisor, nearest)
 
@@ -125,7 +130,11 @@ def _scaled_layers(layers: list, scale: Callable[[int, int], int], keep: set[int
     out = []
     for layer in layers:
         kind = layer.type
-        if kind == "conv":
+        if kind == "conv" and layer.groups > 1 and layer.groups == layer.out:
+            # depthwise: one group a channel, so the groups follow the channels
+            width = scale(layer.out, 1)
+            layer = layer.model_copy(update={"out": width, "groups": width})
+        elif kind == "conv":
             layer = layer.model_copy(update={"out": scale(layer.out, layer.groups)})
         elif kind == "linear" and id(layer) not in keep:
             layer = layer.model_copy(update={"out": scale(layer.out, 1)})

@@ -2,6 +2,8 @@
 
 import pytest
 
+import archlens
+
 from archlens.analysis.budget import check
 from archlens.analysis.fit import fit, round_channels, width_variant
 from archlens.counting.analytic import profile_spec
@@ -14,7 +16,9 @@ def test_round_channels():
     assert round_channels(64, 750, 8) == 48
     assert round_channels(20, 1000, 8) == 24  # 20 is halfway between 16 and 24: halves go up
     assert round_channels(19, 1000, 8) == 16
-    assert round_channels(3, 1000, 8) == 8  # never below the divisor
+    assert round_channels(3, 1000, 8) == 3  # narrower than the divisor: keeps its own scale (was rounded up to 8,
+    # which made the "smallest" variant larger than the spec itself)
+    assert round_channels(9, 100, 8) == 8  # at least the divisor once it was that wide
     assert round_channels(192, 968, 8) == 184  # 185.9 -> 184
 
 
@@ -82,3 +86,25 @@ def test_fit_reads_the_budget_from_the_spec():
     result = fit(spec_from_data(data))
     assert result.value == fit("googlenet", max_macs="1.5G").value == 0.968
     assert result.spec.budget.max_macs == 1_500_000_000
+
+
+def test_depthwise_convolutions_keep_one_group_a_channel(tmp_path):
+    from archlens.analysis.fit import width_variant
+    from archlens.spec import load_spec
+
+    path = tmp_path / "dw.yaml"
+    path.write_text("name: dw\ninput: {channels: 3, height: 64, width: 64}\nlayers:\n"
+                    "  - conv: {name: stem, out: 32, kernel: 3, stride: 2, padding: 1}\n"
+                    "  - conv: {name: dw, out: 32, kernel: 3, padding: 1, groups: 32}\n"
+                    "  - conv: {name: pw, out: 64, kernel: 1}\n")
+    variant = width_variant(load_spec(path), 1250)
+    assert (variant.layers[1].out, variant.layers[1].groups) == (40, 40)  # 32 x 1.25
+    result = archlens.fit(path, max_macs="5M")
+    assert result.report.ok and archlens.check(result.spec).ok
+
+
+def test_layers_narrower_than_the_divisor_are_not_rounded_up():
+    from archlens.analysis.fit import round_channels
+
+    assert round_channels(4, 1000, 8) == 4 and round_channels(4, 500, 8) == 2 and round_channels(1, 100, 8) == 1
+    assert round_channels(64, 750, 8) == 48
