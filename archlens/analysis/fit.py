@@ -1,9 +1,11 @@
 """Fit a design to a budget: the widest (or highest-resolution) variant that stays within it.
 
 ``vary="width"`` scales every channel count by a multiplier ``m`` (a multiple of 0.001) and rounds
-it to the nearest multiple of ``divisor`` (at least ``divisor``): conv ``out``, linear ``out``,
-Inception's six numbers, VGG stages' ``out``. The last linear layer of the network and of each
-auxiliary head keeps its width (the classes). ``vary="resolution"`` scales the input height to a
+it to the nearest multiple of ``divisor`` (at least ``divisor``; a layer narrower than ``divisor``
+to begin with is rounded to the nearest integer instead): conv ``out``, linear ``out``, Inception's
+six numbers, VGG stages' ``out``; a depthwise convolution (one group a channel) scales its groups
+with its channels. The last linear layer of the network and of each auxiliary head keeps its width
+(the classes). ``vary="resolution"`` scales the input height to a
 multiple of ``divisor`` (the width follows the aspect ratio).
 
 Every channel count is non-decreasing in ``m``, and parameters, MACs, FLOPs and activations are
