@@ -622,6 +622,25 @@ class _Tracker:
                 activation_elements=record.activation_elements,
                 activation_bytes=record.activation_elements * self.dtype_bytes,
             ))
+        # Modules holding parameters that never ran (an unused head, an embedding table): listed last,
+        # kind "not called", so the parameter total is the module's whole parameter count.
+        seen: set[int] = set()
+        for key, module in self.modules.items():
+            if key in self.records:
+                continue
+            weights = biases = 0
+            for param_name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                if param_name == "bias" or param_name.startswith("bias_"):
+                    biases += param.numel()
+                else:
+                    weights += param.numel()
+            if weights or biases:
+                rows.append(LayerStats(name=self.names[key], kind="not called", input_shape=(), output_shape=(),
+                                       weights=weights, biases=biases, ops=fm.ZERO, activation_elements=0,
+                                       activation_bytes=0))
         return tuple(rows)
 
     def output_depth(self, output: Any) -> DepthFigures:

@@ -328,3 +328,21 @@ def test_adaptive_average_pool_without_a_batch_dimension():
     # 3 channels, 8x8 -> 2x2: every output reads a 4x4 window: 3 x 4 x 16 = 192, batched or not
     for shape in ((3, 8, 8), (1, 3, 8, 8)):
         assert profile_module(lambda: nn.AdaptiveAvgPool2d(2), shape).totals.pool_ops == 192
+
+
+class _UnusedHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 3)
+        self.emb = nn.Embedding(10, 4)  # never called in forward
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_parameters_of_modules_never_called_are_listed_not_dropped():
+    p = profile_module(_UnusedHead(), (2, 4, 10))
+    assert p.totals.params == sum(param.numel() for param in _UnusedHead().parameters()) == 4 * 8 * 3 + 8 + 40
+    last = p.layers[-1]
+    assert (last.name, last.kind, last.params, last.macs) == ("emb", "not called", 40, 0)
+    assert p.totals.macs == 2 * 8 * 8 * 4 * 3  # the conv alone
