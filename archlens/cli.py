@@ -33,6 +33,8 @@ class ProfileFormat(str, enum.Enum):
     markdown = "markdown"
 
 
+FormatOpt = Annotated[Optional[ProfileFormat], typer.Option(
+    "--format", "-f", help="Output format (default: from the -o file's suffix .csv/.json/.md, else table).")]
 TargetArg = Annotated[str, typer.Argument(help="A built-in network name (archlens list), a spec file, or pkg.module:callable.")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")]
 TrainOpt = Annotated[bool, typer.Option("--train", help="Training mode: include the auxiliary heads.")]
@@ -42,6 +44,17 @@ DepthOpt = Annotated[
                  help="Sum layers up to N name levels (1: top-level blocks). 0: every layer. "
                       "Default: 1 for table and markdown, every layer for csv and json."),
 ]
+
+
+SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown"}
+
+
+def text_format(format: "Optional[ProfileFormat]", output: Optional[Path]) -> "ProfileFormat":
+    """The format asked for, else the one ``-o``'s suffix names (``.csv``, ``.json``, ``.md``), else table."""
+    if format is not None:
+        return format
+    suffix = output.suffix.lower() if output is not None else ""
+    return ProfileFormat(SUFFIX_FORMATS.get(suffix, "table"))
 
 
 def emit(text: "str | bytes", output: Optional[Path]) -> None:
@@ -128,7 +141,7 @@ def validate_command(
 @app.command("profile")
 def profile_command(
     target: TargetArg,
-    format: Annotated[ProfileFormat, typer.Option("--format", "-f", help="Output format.")] = ProfileFormat.table,
+    format: FormatOpt = None,
     depth: DepthOpt = None,
     train: TrainOpt = False,
     engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")] = None,
@@ -140,6 +153,7 @@ def profile_command(
                                                         "(paper units: weights in K = 1024, ops in M).")] = False,
 ) -> None:
     """Profile a network: per-layer parameters, MACs, other ops and activations, with totals."""
+    format = text_format(format, output)
     from archlens.profiler import profile
 
     shape = parse_shape(input_shape)
@@ -252,7 +266,6 @@ def _analysis_renderer(format: ProfileFormat, table, markdown, csv, json):
             ProfileFormat.json: json}[format]
 
 
-FormatOpt = Annotated[ProfileFormat, typer.Option("--format", "-f", help="Output format.")]
 ModuleShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W for module targets "
                                                                               "(pkg.module:callable).")]
 EngineOpt = Annotated[Optional[str], typer.Option("--engine", "-e", help="As for profile: analytic (specs, "
@@ -262,13 +275,14 @@ EngineOpt = Annotated[Optional[str], typer.Option("--engine", "-e", help="As for
 @app.command("compare")
 def compare_command(
     targets: Annotated[list[str], typer.Argument(help="Networks to compare; the first is the baseline for ratios.")],
-    format: FormatOpt = ProfileFormat.table,
+    format: FormatOpt = None,
     train: TrainOpt = False,
     engine: EngineOpt = None,
     input_shape: ModuleShapeOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
+    format = text_format(format, output)
     from archlens.analysis.compare import comparison
     from archlens.render import analysis_text as render
 
@@ -287,12 +301,13 @@ class StudyPart(str, enum.Enum):
 def inception_command(
     target: Annotated[str, typer.Argument(help="A network with Inception modules (built-in name or spec file).")]
     = "googlenet",
-    format: FormatOpt = ProfileFormat.table,
+    format: FormatOpt = None,
     part: Annotated[Optional[StudyPart], typer.Option(
         "--part", help="modules, cascade or all (default: all; csv: modules).")] = None,
     output: OutputOpt = None,
 ) -> None:
     """Naive vs reduced Inception modules: each module on the same input, then the whole-network cascade."""
+    format = text_format(format, output)
     from archlens.analysis.inception import inception_study
     from archlens.render import analysis_text as render
 
@@ -306,10 +321,11 @@ def inception_command(
 
 @app.command("claims")
 def claims_command(
-    format: FormatOpt = ProfileFormat.table,
+    format: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """The GoogLeNet paper's quantitative claims, each with the measured figure and a verdict."""
+    format = text_format(format, output)
     from archlens.analysis.claims import paper_claims
     from archlens.render import analysis_text as render
 
@@ -342,10 +358,11 @@ def check_command(
     dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
     engine: EngineOpt = None,
     input_shape: ModuleShapeOpt = None,
-    format: FormatOpt = ProfileFormat.table,
+    format: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Hold a network to a budget (options and the spec's budget: section). Exit 0 within, 1 over, 2 bad input."""
+    format = text_format(format, output)
     from archlens.analysis.budget import check, parse_block_option
     from archlens.render import analysis_text as render
 

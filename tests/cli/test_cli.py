@@ -137,3 +137,19 @@ def test_show_keeps_aux_heads_so_training_mode_round_trips(tmp_path, capsys):
 def test_conflicting_options_are_one_line_exit_2(capsys, args):
     code, out, err = run(capsys, *args)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, suffix, starts", [
+    (["profile", "vgg11"], ".csv", "name,kind,input_shape"),
+    (["profile", "vgg11"], ".json", "{"),
+    (["profile", "vgg11"], ".md", "### vgg11"),
+    (["compare", "googlenet", "alexnet"], ".json", "{"),
+    (["check", "googlenet", "--max-macs", "2G"], ".csv", "scope,pattern,quantity"),
+])
+def test_output_suffix_picks_the_format(tmp_path, capsys, args, suffix, starts):
+    target = tmp_path / f"out{suffix}"
+    assert main([*args, "-o", str(target)]) == 0
+    assert target.read_text().startswith(starts)
+    explicit = tmp_path / "explicit.json"
+    assert main([*args, "-f", "table", "-o", str(explicit)]) == 0  # an explicit --format wins
+    assert not explicit.read_text().startswith("{")
