@@ -58,8 +58,8 @@ def text_format(format: "Optional[ProfileFormat]", output: Optional[Path]) -> "P
 
 
 def emit(text: "str | bytes", output: Optional[Path]) -> None:
-    """Write command output to ``output`` atomically, or to stdout."""
-    if output is None:
+    """Write command output to ``output`` atomically, or to stdout (no ``-o``, or ``-o -``)."""
+    if output is None or str(output) == "-":
         if isinstance(text, bytes):
             sys.stdout.flush()
             sys.stdout.buffer.write(text)

@@ -153,3 +153,9 @@ def test_output_suffix_picks_the_format(tmp_path, capsys, args, suffix, starts):
     explicit = tmp_path / "explicit.json"
     assert main([*args, "-f", "table", "-o", str(explicit)]) == 0  # an explicit --format wins
     assert not explicit.read_text().startswith("{")
+
+
+def test_dash_output_means_stdout(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "profile", "vgg11", "-f", "json", "-o", "-")
+    assert code == 0 and json.loads(out)["name"] == "vgg11" and not (tmp_path / "-").exists()
