@@ -219,9 +219,9 @@ def graph_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write (.svg, .png, .pdf or .dot).")],
     format: Annotated[Optional[GraphFormat], typer.Option("--format", "-f",
                                                           help="Default: from the output file's suffix.")] = None,
-    depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=1,
+    depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=0,
                                                  help="Draw groups N name levels down as one node "
-                                                      "(1: top-level blocks). Default: every layer.")] = None,
+                                                      "(1: top-level blocks). Default or 0: every layer.")] = None,
     color: Annotated[ColorBy, typer.Option("--color", help="Shade nodes by their MACs or params.")] = ColorBy.macs,
     block: Annotated[Optional[str], typer.Option("--block", help="Draw only this block (e.g. inception_3a).")] = None,
     train: TrainOpt = False,
@@ -232,7 +232,7 @@ def graph_command(
     from archlens.render import graph
 
     fmt = format.value if format is not None else graph_format_of(output)
-    drawn = graph.graph_targets(targets, depth=depth, color=color.value, block=block, train=train, engine=engine,
+    drawn = graph.graph_targets(targets, depth=depth or None, color=color.value, block=block, train=train, engine=engine,
                                 input_shape=parse_shape(input_shape))
     dot_text = graph.to_dot(drawn)
     try:

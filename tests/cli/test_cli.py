@@ -159,3 +159,10 @@ def test_dash_output_means_stdout(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "profile", "vgg11", "-f", "json", "-o", "-")
     assert code == 0 and json.loads(out)["name"] == "vgg11" and not (tmp_path / "-").exists()
+
+
+def test_graph_depth_zero_means_every_layer_as_in_profile(tmp_path, capsys):
+    every, zero = tmp_path / "every.dot", tmp_path / "zero.dot"
+    assert main(["graph", "alexnet", "-o", str(every)]) == 0
+    assert main(["graph", "alexnet", "--depth", "0", "-o", str(zero)]) == 0
+    assert every.read_bytes() == zero.read_bytes()
