@@ -93,7 +93,7 @@ class _Walker:
     def _adaptive_avgpool(self, layer, name, shape, depth):
         self.require_rank(name, "adaptive_avgpool", shape, 4)
         out = (*shape[:2], *pair(layer.output))
-        self.record(name, layer.type, shape, out, F.adaptive_avg_pool(shape, out))
+        self.record(name, layer.type, shape, out, F.adaptive_pool(shape, out))
         return out, (depth[0], depth[1] + 1)
 
     def _lrn(self, layer, name, shape, depth):

@@ -2,27 +2,39 @@
 
 Conventions (stated once here and in the README):
 
-* ``macs``: multiply-accumulates of convolutions, linear layers and matrix products (matmul, bmm,
-  the two products inside attention). 1 MAC = one multiply + one add; FLOPs = 2 x MACs
-  (:func:`archlens.units.flops`). This is the GoogLeNet paper's "ops" and torchvision's "GFLOPS".
+* ``macs``: multiply-accumulates of convolutions (transposed and grouped included), linear layers
+  and matrix products (matmul, bmm, einsum, the two products inside attention). 1 MAC = one
+  multiply + one add; FLOPs = 2 x MACs (:func:`archlens.units.flops`). This is the GoogLeNet paper's
+  "ops" and torchvision's "GFLOPS".
 * Everything else is counted in its own column, in elementary operations (one add, multiply,
-  compare, exp or divide = 1), so any peer's figure can be rebuilt from the columns:
+  compare, select, exp, log, tanh, erf, sqrt or divide = 1), so any peer's figure can be rebuilt
+  from the columns:
 
   - ``bias_ops``: one add per output element of a convolution or linear layer with a bias;
   - ``norm_ops``: BatchNorm 2 per element (scale and shift, running statistics folded);
-    local response norm ``2 * size + 4`` per element (square and sum over the window, scale,
-    add k, power, divide);
-  - ``activation_ops``: ReLU 1 per element; softmax 3 per element (exp, sum, divide);
-  - ``pool_ops``: max and average pooling ``kernel height * kernel width`` per output element;
-    adaptive average pooling the exact window sizes (``input elements`` for a global pool);
-  - ``elementwise_ops``: 1 per output element of add, subtract, multiply, divide.
+    LayerNorm, GroupNorm and InstanceNorm 5 per element (mean: 1, centre: 1, square and sum: 2,
+    scale by the inverse deviation: 1) plus 2 with an affine scale and shift; RMSNorm 3 per element
+    (square, sum, scale) plus 1 with a weight; local response norm ``2 * size + 4`` per element
+    (square and sum over the window, scale, add k, power, divide). Per-row scalars (a mean's
+    division, an ``rsqrt``) are not counted;
+  - ``activation_ops``: per element, as :data:`ACTIVATION_OPS` lists them (ReLU 1, ReLU6 2,
+    GELU 5 or 9 with the tanh approximation, SiLU 4, ...); softmax 3 (exp, sum, divide);
+  - ``pool_ops``: pooling, resampling and reductions: max and average pooling ``kernel height *
+    kernel width`` per output element; adaptive pooling the exact window sizes (``input elements``
+    for a global pool); bilinear interpolation and grid sampling 7 per output element (4
+    multiplies, 3 adds), bicubic 31, nearest 0 (a copy); a reduction (sum, mean, max over
+    dimensions) 1 per input element;
+  - ``elementwise_ops``: 1 per output element of add, subtract, multiply, divide, and of unary
+    math (``pow``, ``sqrt``, ``rsqrt``, ``exp``, ``sin``, ``cos``, compare, select ...).
 
-* Free: concatenation, flatten, reshapes and views, dropout (the identity at inference).
+* Free: concatenation, splitting, flatten, reshapes, views and permutes (channel shuffle), copies,
+  indexing and embedding lookups, nearest-neighbour upsampling, dropout and stochastic depth at
+  inference (the identity).
 """
 
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 from typing import NamedTuple
 
 Shape = tuple[int, ...]
@@ -56,7 +68,6 @@ class OpCount(NamedTuple):
 
 
 OP_COLUMNS = OpCount._fields
-OTHER_OP_COLUMNS = OP_COLUMNS[1:]
 ZERO = OpCount()
 
 
@@ -132,14 +143,59 @@ def batch_norm(elements: int) -> OpCount:
     return OpCount(norm_ops=2 * elements)
 
 
+def layer_norm(elements: int, *, affine: bool) -> OpCount:
+    """LayerNorm, GroupNorm or InstanceNorm: 5 per element, plus 2 (scale and shift) when affine.
+
+    >>> layer_norm(768, affine=True).norm_ops
+    5376
+    """
+    return OpCount(norm_ops=elements * (7 if affine else 5))
+
+
+def rms_norm(elements: int, *, affine: bool) -> OpCount:
+    """RMSNorm: square, sum and scale per element (3), plus 1 with a weight."""
+    return OpCount(norm_ops=elements * (4 if affine else 3))
+
+
 def local_response_norm(elements: int, size: int) -> OpCount:
     """Local response norm across channels: ``2 * size + 4`` per element."""
     return OpCount(norm_ops=elements * (2 * size + 4))
 
 
 def relu(elements: int) -> OpCount:
-    """ReLU (and other one-op activations): one per element."""
+    """ReLU: one compare per element."""
     return OpCount(activation_ops=elements)
+
+
+ACTIVATION_OPS: dict[str, int] = {
+    "relu": 1,          # max(0, x)
+    "relu6": 2,         # min(max(0, x), 6); also any hardtanh (clamp)
+    "hardtanh": 2,
+    "leaky_relu": 2,    # compare, multiply
+    "prelu": 2,
+    "elu": 4,           # compare, exp, subtract, multiply
+    "sigmoid": 3,       # exp, add, divide
+    "tanh": 1,
+    "silu": 4,          # x * sigmoid(x)
+    "hardsigmoid": 4,   # relu6(x + 3) / 6: add, two compares, divide
+    "hardswish": 5,     # x * hardsigmoid(x)
+    "gelu": 5,          # 0.5 x (1 + erf(x / sqrt 2)): divide, erf, add, two multiplies
+    "gelu_tanh": 9,     # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): x^3 is two multiplies
+    "softplus": 3,      # log(1 + exp(x))
+    "mish": 5,          # x * tanh(softplus(x))
+    "softmax": 3,       # exp, sum, divide
+    "log_softmax": 3,   # exp, sum, subtract (the row's log is a per-row scalar)
+}
+"""Elementary operations per element of each activation (``activation_ops``)."""
+
+
+def activation(kind: str, elements: int) -> OpCount:
+    """An activation function applied to ``elements`` values, at :data:`ACTIVATION_OPS` per element.
+
+    >>> activation("gelu", 10).activation_ops, activation("relu6", 10).activation_ops
+    (50, 20)
+    """
+    return OpCount(activation_ops=ACTIVATION_OPS[kind] * elements)
 
 
 def softmax(elements: int) -> OpCount:
@@ -152,34 +208,71 @@ def pool(output_shape: Shape, kernel: tuple[int, ...]) -> OpCount:
     return OpCount(pool_ops=numel(output_shape) * prod(kernel))
 
 
-def adaptive_avg_pool(input_shape: Shape, output_shape: Shape, spatial: int = 2) -> OpCount:
-    """Adaptive average pooling over the ``spatial`` trailing dimensions, with PyTorch's exact windows.
-    Leading dimensions (batch, channels; a batch may be absent) multiply.
+def adaptive_pool(input_shape: Shape, output_shape: Shape, spatial: int = 2) -> OpCount:
+    """Adaptive average or max pooling over the ``spatial`` trailing dimensions, with PyTorch's exact
+    windows. Leading dimensions (batch, channels; a batch may be absent) multiply.
 
-    >>> adaptive_avg_pool((1, 1024, 7, 7), (1, 1024, 1, 1)).pool_ops   # a global pool reads every input
+    Along one dimension of input length ``I`` and output length ``O``, window ``i`` runs from
+    ``floor(i I / O)`` to ``ceil((i + 1) I / O)``; the windows' lengths add up to
+    ``I + O - gcd(I, O)`` (a closed form: no loop over the output, however large).
+
+    >>> adaptive_pool((1, 1024, 7, 7), (1, 1024, 1, 1)).pool_ops   # a global pool reads every input
     50176
-    >>> adaptive_avg_pool((3, 8, 8), (3, 2, 2)).pool_ops               # unbatched: 3 channels x 4 x 16
+    >>> adaptive_pool((3, 8, 8), (3, 2, 2)).pool_ops               # unbatched: 3 channels x 4 x 16
     192
+    >>> adaptive_pool((1, 1, 5), (1, 1, 3), spatial=1).pool_ops    # windows of 2, 3 and 2
+    7
     """
     leading = numel(output_shape[:-spatial])
     window_sum = 1
     for size_in, size_out in zip(input_shape[-spatial:], output_shape[-spatial:]):
-        window_sum *= sum(_window_end(i, size_in, size_out) - (i * size_in) // size_out for i in range(size_out))
+        window_sum *= adaptive_window_total(size_in, size_out)
     return OpCount(pool_ops=leading * window_sum)
+
+
+
+def adaptive_window_total(size_in: int, size_out: int) -> int:
+    """The summed lengths of the ``size_out`` adaptive windows over ``size_in`` elements.
+
+    >>> adaptive_window_total(7, 1), adaptive_window_total(8, 2), adaptive_window_total(5, 3)
+    (7, 8, 7)
+    """
+    return size_in + size_out - gcd(size_in, size_out)
+
+
+def interpolate(output_shape: Shape, mode: str) -> OpCount:
+    """Upsampling or resizing: ``nearest`` is a copy (free); ``bilinear`` (and ``linear``) 7 per output
+    element (4 multiplies, 3 adds: ``trilinear`` 15), ``bicubic`` 31 (16 multiplies, 15 adds).
+
+    >>> interpolate((1, 3, 4, 4), "bilinear").pool_ops
+    336
+    """
+    per_element = INTERPOLATION_OPS[mode]
+    return OpCount(pool_ops=numel(output_shape) * per_element)
+
+
+INTERPOLATION_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 3, "bilinear": 7, "bicubic": 31, "trilinear": 15}
+"""Operations per output element of each interpolation mode (``linear``: 2 multiplies, 1 add)."""
+
+
+def grid_sample(output_shape: Shape, mode: str) -> OpCount:
+    """Grid sampling: as :func:`interpolate` for the mode, per output element."""
+    return interpolate(output_shape, mode)
+
+
+def reduction(input_shape: Shape) -> OpCount:
+    """A sum, mean or max over some dimensions: one operation per input element."""
+    return OpCount(pool_ops=numel(input_shape))
 
 
 def mean(input_shape: Shape, output_shape: Shape) -> OpCount:
     """A mean over some dimensions: one add per input element (PyTorch lowers a global average pool to it)."""
-    return OpCount(pool_ops=numel(input_shape))
+    return reduction(input_shape)
 
 
 def elementwise(output_shape: Shape) -> OpCount:
-    """Add, subtract, multiply or divide: one per output element."""
+    """Add, subtract, multiply, divide, or one unary math op (``exp``, ``rsqrt``, ``pow``): one per output element."""
     return OpCount(elementwise_ops=numel(output_shape))
-
-
-def _window_end(index: int, size_in: int, size_out: int) -> int:
-    return -((-(index + 1) * size_in) // size_out)
 
 
 def _broadcast(a: Shape, b: Shape) -> Shape:
@@ -195,6 +288,12 @@ def _broadcast(a: Shape, b: Shape) -> Shape:
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
     """Output length of a convolution along one dimension (may be < 1: the caller reports it)."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int, output_padding: int = 0,
+                               dilation: int = 1) -> int:
+    """Output length of a transposed convolution along one dimension, as ``nn.ConvTranspose2d`` computes it."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, dilation: int = 1) -> int:

@@ -33,7 +33,6 @@ train/eval modes, device and hooks are exactly as found afterwards.
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -140,7 +139,7 @@ def _pool(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
 
 def _adaptive_avg_pool(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
     # the output size argument says how many trailing dimensions are pooled (2 or 3)
-    return fm.adaptive_avg_pool(_shape(args[0]), _shape(out), spatial=len(args[1]))
+    return fm.adaptive_pool(_shape(args[0]), _shape(out), spatial=len(args[1]))
 
 
 def _mean(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
@@ -288,7 +287,11 @@ LEAF_KINDS: dict[type, str] = {
 
 
 def leaf_kind(module: nn.Module) -> str:
-    """The record kind of a leaf module: by class (subclasses included), else the lowercased class name."""
+    """The record kind of a leaf module: its ``archlens_kind`` (modules archlens builds name their
+    layer type), else by class (subclasses included), else the lowercased class name."""
+    own = getattr(module, "archlens_kind", None)
+    if own is not None:
+        return own
     for cls in type(module).__mro__:
         kind = LEAF_KINDS.get(cls)
         if kind is not None:
@@ -547,7 +550,11 @@ class _Tracker:
         key = self.stack[-1] if self.stack else id(self.root)
         record = self.records.get(key)
         if record is None:
-            kind = "concat" if packet in (aten.cat, aten.stack) else type(self.modules[key]).__name__.lower()
+            # a container's own ops: an archlens-built container names them (``add`` of a residual
+            # block, ``mul`` of a gate); otherwise a concatenation is ``concat``, anything else the class
+            module = self.modules[key]
+            kind = getattr(module, "archlens_op_kind", None) or (
+                "concat" if packet in (aten.cat, aten.stack) else type(module).__name__.lower())
             record = self.record(key, kind)
         elif record.kind == "concat" and packet not in (aten.cat, aten.stack) and key not in self.leaves:
             record.kind = type(self.modules[key]).__name__.lower()
