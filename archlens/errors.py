@@ -62,6 +62,10 @@ class ShapeError(ArchlensError):
     """Shapes do not fit: a layer's input cannot produce a valid output."""
 
 
+class SpecShapeError(SpecError, ShapeError):
+    """A shape problem found when a spec file is read, placed in the file (``spec.yaml: conv3: ...``)."""
+
+
 class TargetError(ArchlensError):
     """A profiling target (``pkg.module:callable``) cannot be imported, called or run."""
 

@@ -101,11 +101,13 @@ def round_channels(channels: int, milli: int, divisor: int) -> int:
     return max(divisor, nearest)
 
 
-def _classifiers(layers: list) -> set[int]:
+def _classifiers(layers: list) -> frozenset[int]:
     """ids of the layers that keep their width: the last linear of ``layers`` and of each aux head."""
+    from archlens.layers.walk import iter_layers
+
     keep: set[int] = set()
     last = None
-    for layer in _walk(layers, into_aux=False):
+    for _, layer in iter_layers(layers, into_aux=False):
         if layer.type == "linear":
             last = layer
     if last is not None:
@@ -113,63 +115,30 @@ def _classifiers(layers: list) -> set[int]:
     for layer in layers:
         if layer.type == "aux":
             keep |= _classifiers(layer.layers)
-    return keep
-
-
-def _walk(layers: list, *, into_aux: bool) -> Iterable[Any]:
-    for layer in layers:
-        if layer.type == "aux" and not into_aux:
-            continue
-        yield layer
-        if layer.type == "parallel":
-            for branch in layer.branches:
-                yield from _walk(branch.layers, into_aux=into_aux)
-        elif layer.type in ("sequence", "aux"):
-            yield from _walk(layer.layers, into_aux=into_aux)
-
-
-def _scaled_layers(layers: list, scale: Callable[[int, int], int], keep: set[int]) -> list:
-    out = []
-    for layer in layers:
-        kind = layer.type
-        if kind == "conv" and layer.groups > 1 and layer.groups == layer.out:
-            # depthwise: one group a channel, so the groups follow the channels
-            width = scale(layer.out, 1)
-            layer = layer.model_copy(update={"out": width, "groups": width})
-        elif kind == "conv":
-            layer = layer.model_copy(update={"out": scale(layer.out, layer.groups)})
-        elif kind == "linear" and id(layer) not in keep:
-            layer = layer.model_copy(update={"out": scale(layer.out, 1)})
-        elif kind == "inception":
-            layer = layer.model_copy(update={field: scale(getattr(layer, field), 1) for field in INCEPTION_FIELDS
-                                             if getattr(layer, field) is not None})
-        elif kind == "vgg_stage":
-            layer = layer.model_copy(update={"out": scale(layer.out, 1)})
-        elif kind == "parallel":
-            branches = [branch.model_copy(update={"layers": _scaled_layers(branch.layers, scale, keep)})
-                        for branch in layer.branches]
-            layer = layer.model_copy(update={"branches": branches})
-        elif kind in ("sequence", "aux"):
-            layer = layer.model_copy(update={"layers": _scaled_layers(layer.layers, scale, keep)})
-        out.append(layer)
-    return out
+    return frozenset(keep)
 
 
 def width_variant(spec: NetworkSpec, milli: int, divisor: int = 8, *,
-                  keep: set[int] | None = None) -> NetworkSpec:
+                  keep: frozenset[int] | None = None) -> NetworkSpec:
     """``spec`` with every channel count scaled by ``milli / 1000`` and rounded to ``divisor``.
+
+    Each layer type scales its own widths (:meth:`~archlens.layers.base.LayerType.scale_widths`); a
+    type that cannot raises :class:`~archlens.layers.base.CannotScale`, saying why.
 
     >>> from archlens.spec import load_spec
     >>> width_variant(load_spec("googlenet"), 500).layers[0].out   # conv1: 64 -> 32
     32
     """
+    from archlens.layers.base import Scaler
+
     keep = _classifiers(spec.layers) if keep is None else keep
 
     def scale(channels: int, groups: int) -> int:
         step = divisor * groups // math.gcd(divisor, groups)  # grouped convs need a multiple of groups too
         return round_channels(channels, milli, step)
 
-    return spec.model_copy(update={"layers": _scaled_layers(spec.layers, scale, keep)})
+    scaler = Scaler(scale, multiplier=milli / MILLI, keep=keep, blocks=spec.blocks)
+    return spec.model_copy(update={"layers": [layer.scale_widths(scaler) for layer in spec.layers]})
 
 
 def resolution_variant(spec: NetworkSpec, height: int) -> NetworkSpec:

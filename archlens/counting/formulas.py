@@ -143,13 +143,15 @@ def batch_norm(elements: int) -> OpCount:
     return OpCount(norm_ops=2 * elements)
 
 
-def layer_norm(elements: int, *, affine: bool) -> OpCount:
-    """LayerNorm, GroupNorm or InstanceNorm: 5 per element, plus 2 (scale and shift) when affine.
+def layer_norm(elements: int, *, affine: bool, bias: bool | None = None) -> OpCount:
+    """LayerNorm, GroupNorm or InstanceNorm: 5 per element, plus 1 for a scale (``affine``) and 1 for
+    a shift (``bias``, which follows ``affine`` unless given).
 
-    >>> layer_norm(768, affine=True).norm_ops
-    5376
+    >>> layer_norm(768, affine=True).norm_ops, layer_norm(768, affine=True, bias=False).norm_ops
+    (5376, 4608)
     """
-    return OpCount(norm_ops=elements * (7 if affine else 5))
+    shift = affine if bias is None else bias
+    return OpCount(norm_ops=elements * (5 + int(affine) + int(shift)))
 
 
 def rms_norm(elements: int, *, affine: bool) -> OpCount:

@@ -280,41 +280,17 @@ def _flow_edges(nodes: list[Node], paths: dict[str, list[str]], group_kinds: dic
 def spec_details(spec: Any) -> dict[str, str]:
     """Short notes per layer name from a spec: ``{"conv1": "7x7/2", "pool1": "3x3/2", "norm1": "size 5"}``.
 
-    Names follow the engines' naming (a conv unit by its layer name), so they match graph nodes.
+    Each layer type describes itself (``detail()``); names follow the engines' naming (a conv unit
+    by its layer name), so they match graph nodes.
     """
+    from archlens.layers.walk import iter_layers
     from archlens.spec import expand
-    from archlens.spec.schema import pair
 
     notes: dict[str, str] = {}
-
-    def window(layer: Any) -> str:
-        kh, kw = pair(layer.kernel)
-        stride = layer.stride if layer.stride is not None else layer.kernel
-        sh, sw = pair(stride)
-        text = f"{kh}x{kw}/{sh}" if sh == sw else f"{kh}x{kw}/{sh}x{sw}"
-        if getattr(layer, "groups", 1) > 1:
-            text += f", {layer.groups} groups"
-        return text
-
-    def walk(layers: Iterable[Any], prefix: str) -> None:
-        for layer in layers:
-            name = f"{prefix}.{layer.name}" if prefix else layer.name
-            if layer.type in ("conv", "maxpool", "avgpool"):
-                notes[name] = window(layer)
-            elif layer.type == "lrn":
-                notes[name] = f"size {layer.size}"
-            elif layer.type == "dropout":
-                notes[name] = f"p {layer.p:g}"
-            elif layer.type == "adaptive_avgpool":
-                oh, ow = pair(layer.output)
-                notes[name] = f"to {oh}x{ow}"
-            elif layer.type == "parallel":
-                for branch in layer.branches:
-                    walk(branch.layers, f"{name}.{branch.name}")
-            elif layer.type in ("sequence", "aux"):
-                walk(layer.layers, name)
-
-    walk(expand(spec).layers, "")
+    for name, layer in iter_layers(expand(spec).layers):
+        note = layer.detail()
+        if note:
+            notes[name] = note
     return notes
 
 

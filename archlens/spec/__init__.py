@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from archlens.errors import SpecError, did_you_mean
+from archlens.layers.serialize import file_form
 from archlens.spec.expand import expand
 from archlens.spec.registry import SpecInfo, builtin_names, builtin_path, list_specs
 from archlens.spec.schema import NetworkSpec
@@ -77,21 +78,12 @@ def spec_from_data(data: dict[str, Any], *, source: str = "<spec>") -> NetworkSp
 
 def to_file_data(spec: NetworkSpec) -> dict[str, Any]:
     """The spec as plain data in the file form (``{conv: {...}}`` per layer), defaults left out."""
-    data = spec.model_dump(mode="json", exclude_defaults=True, exclude={"layers"})
-    data = {"name": spec.name, **{k: v for k, v in data.items() if k != "name"}}
-    data["layers"] = [_layer_data(layer) for layer in spec.layers]
+    from archlens.layers.serialize import model_data
+
+    data = model_data(spec, exclude=("layers", "name"))
+    data = {"name": spec.name, **data}
+    data["layers"] = [file_form(layer) for layer in spec.layers]
     return data
-
-
-def _layer_data(layer: Any) -> dict[str, Any]:
-    body = layer.model_dump(mode="json", exclude_defaults=True, exclude={"type", "layers", "branches"})
-    if layer.name is not None:
-        body = {"name": layer.name, **{k: v for k, v in body.items() if k != "name"}}
-    if hasattr(layer, "branches"):
-        body["branches"] = [{"name": b.name, "layers": [_layer_data(x) for x in b.layers]} for b in layer.branches]
-    if hasattr(layer, "layers") and layer.type != "vgg_stage":
-        body["layers"] = [_layer_data(x) for x in layer.layers]
-    return {layer.type: body}
 
 
 def dump_yaml(spec: NetworkSpec) -> str:

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from archlens.errors import SpecError, did_you_mean
+from archlens.errors import ArchlensError, SpecError
+from archlens.layers.problems import describe, format_path
 from archlens.spec import schema
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -221,30 +222,51 @@ def _require_mapping(data: Any, where: str) -> dict[str, Any]:
 
 
 def validate_spec_data(data: dict[str, Any], *, source: str = "<spec>", node: yaml.Node | None = None) -> schema.NetworkSpec:
-    """Validate plain data as a :class:`~archlens.spec.schema.NetworkSpec`; one line per problem."""
+    """Validate plain data as a :class:`~archlens.spec.schema.NetworkSpec`; one line per problem.
+
+    ``extends`` and the network's ``params`` are applied first (:mod:`archlens.spec.templates`); then
+    the spec is expanded once, so what expansion finds (two siblings with one name, an unknown
+    block parameter, a runaway repeat) is reported with the file and line."""
     from pydantic import ValidationError
 
+    from archlens.spec.templates import prepare
+
+    data = _placed(lambda: prepare(data, source), source, node)
+    blocks = data.get("blocks")
+    context = {"blocks": tuple(blocks) if isinstance(blocks, dict) else ()}
     try:
-        spec = schema.NetworkSpec.model_validate(data)
+        spec = schema.NetworkSpec.model_validate(data, context=context)
     except ValidationError as error:
         raise SpecError.from_problems(_problems(error, source, node, data)) from None
     _check_expansion(spec, source, node)
     return spec
 
 
-def _check_expansion(spec: schema.NetworkSpec, source: str, node: yaml.Node | None) -> None:
-    """Expand once, so the problems expansion finds (two siblings with one name, an aux head inside a
-    sequence) are reported when the file is read, with its name and line, not later by an engine."""
-    from archlens.spec.expand import expand
-
+def _placed(step, source: str, node: yaml.Node | None):
+    """Run ``step``; a :class:`SpecError` it raises at a field path is placed at the file's line."""
     try:
-        expand(spec)
+        return step()
     except SpecError as error:
+        if error.problems != [ArchlensError.__str__(error)]:
+            raise  # already several placed problems
         loc = _parse_path(error.where or "")
         line = _line_of(node, loc) if node is not None else None
         where = f"{source}:{line}" if line else source
         raise SpecError(error.message, where=f"{where}: {error.where}" if error.where else where,
                         hint=error.hint) from None
+
+
+def _check_expansion(spec: schema.NetworkSpec, source: str, node: yaml.Node | None) -> None:
+    """Expand once, so the problems expansion finds are reported when the file is read, with its
+    name and line, not later by an engine; a shape problem names the file and the layer."""
+    from archlens.errors import ShapeError, SpecShapeError
+    from archlens.spec.expand import expand
+
+    try:
+        _placed(lambda: expand(spec), source, node)
+    except ShapeError as error:
+        where = f"{source}: {error.where}" if error.where else source
+        raise SpecShapeError(error.message, where=where, hint=error.hint) from None
 
 
 def _parse_path(path: str) -> tuple[Any, ...]:
@@ -255,88 +277,12 @@ def _parse_path(path: str) -> tuple[Any, ...]:
 
 
 def _problems(error: Any, source: str, node: yaml.Node | None, data: Any = None) -> list[str]:
-    chosen: dict[str, dict[str, Any]] = {}
-    for item in error.errors(include_url=False):
-        loc = _clean_loc(item["loc"], data)
-        if item["type"] in ("invalid_key", "missing") and loc and isinstance(loc[-1], int | float | bool | None):
-            # A non-text key (``1: 2``) or a missing member of a pair (``kernel: []``): the problem
-            # belongs to the mapping or the pair, not to a path that does not exist.
-            kind = "invalid_key" if item["type"] == "invalid_key" else "pair_incomplete"
-            item = {**item, "type": kind, "input": loc[-1]}
-            loc = loc[:-1]
-        path = format_path(loc)
-        previous = chosen.get(path)
-        # A union (a kernel is an int or a pair) reports one error per member: keep the member
-        # that matches the input's type, i.e. not the "wrong type" error.
-        if previous is None or (previous["type"].endswith("_type") and not item["type"].endswith("_type")):
-            chosen[path] = {**item, "loc": loc}
-    # ``layer:`` instead of ``layers:`` is one mistake: the unknown field says "did you mean
-    # 'layers'?", so "layers: is required" is noise.
-    for item in [i for i in chosen.values() if i["type"] == "extra_forbidden"]:
-        suggestion = did_you_mean(str(item["loc"][-1]), _fields_at(item["loc"]))
-        if suggestion is not None:
-            wanted = format_path((*item["loc"][:-1], suggestion.split("'")[1]))
-            if chosen.get(wanted, {}).get("type") == "missing":
-                del chosen[wanted]
-    # The same union seen from the other side: a wrong-type error on ``kernel`` next to a precise
-    # one on ``kernel[1]`` is noise.
-    for path in [p for p, item in chosen.items() if item["type"].endswith("_type")]:
-        if any(other.startswith((f"{path}[", f"{path}.")) for other in chosen):
-            del chosen[path]
     lines = []
-    for path, item in chosen.items():
-        line = _line_of(node, item["loc"]) if node is not None else None
+    for loc, message in describe(error, data):
+        line = _line_of(node, loc) if node is not None else None
         where = f"{source}:{line}" if line else source
-        lines.append(f"{where}: {path or 'spec'}: {_friendly(item)}")
+        lines.append(f"{where}: {format_path(loc) or 'spec'}: {message}")
     return lines
-
-
-def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> tuple[Any, ...]:
-    """Drop pydantic's union-member markers (``int``, ``tuple[...]``) from an error location.
-
-    A part that is a key of the data at that point is the user's, whatever it looks like (a key
-    ``'x[1'`` is not a marker); following the data tells them apart.
-    """
-    kept = []
-    current = data
-    for part in loc:
-        if isinstance(current, dict) and _hashable(part) and part in current:
-            kept.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            kept.append(part)
-            current = current[part]
-        elif isinstance(part, int) or (
-            not any(marker in part for marker in ("[", "function-", "constrained-", "lax-", "strict-"))
-            and part not in ("int", "float", "str", "bool", "none")
-        ):
-            kept.append(part)  # a missing field, or a layer's type tag: not in the data, still the path
-            current = None
-    return tuple(kept)
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def format_path(loc: tuple[Any, ...]) -> str:
-    """``('layers', 4, 'inception', 'ch3x3')`` -> ``layers[4].inception.ch3x3``."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif not _PLAIN_KEY.fullmatch(str(part)):  # a key like '\x1e' or 'a b': quoted, never raw
-            text += f"[{str(part)!r}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -357,87 +303,3 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return best
 
 
-_MODEL_BY_FIELD = {
-    "input": schema.InputShape,
-    "metadata": schema.Metadata,
-    "accuracy": schema.Accuracy,
-    "budget": schema.Budget,
-    "blocks": schema.BlockBudget,
-    "batch_norm": schema.BatchNorm,
-    "branches": schema.Branch,
-}
-
-
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
-    parent = next((p for p in reversed(loc[:-1]) if isinstance(p, str)), None)
-    if parent is None:
-        return list(schema.NetworkSpec.model_fields)
-    model = schema.LAYER_TYPES.get(parent) or _MODEL_BY_FIELD.get(parent)
-    return [f for f in model.model_fields if f != "type"] if model else []
-
-
-def _shown(value: Any) -> str:
-    """A value as the spec's author wrote it: ``true``, ``null``, ``'3x3'``, ``64.5``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
-
-
-def _friendly(item: dict[str, Any]) -> str:
-    kind = item["type"]
-    value = item.get("input")
-    ctx = item.get("ctx") or {}
-    shown = _shown(value)
-    if kind == "extra_forbidden":
-        field = item["loc"][-1] if item["loc"] else "?"
-        hint = did_you_mean(str(field), _fields_at(item["loc"]))
-        known = ", ".join(_fields_at(item["loc"]))
-        return f"unknown field {field!r}; " + (hint or f"known fields: {known}")
-    if kind == "missing":
-        return "is required"
-    if kind == "invalid_key":
-        return f"field names must be text, got {value!r}"
-    if kind == "pair_incomplete":
-        return "must be one integer or a pair [height, width]"
-    if kind == "greater_than":
-        if ctx.get("gt") == 0:
-            return f"must be a positive integer, got {shown}"
-        return f"must be greater than {ctx.get('gt')}, got {shown}"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}, got {shown}"
-    if kind in ("less_than", "less_than_equal"):
-        bound = ctx.get("lt", ctx.get("le"))
-        return f"must be {'below' if kind == 'less_than' else 'at most'} {bound}, got {shown}"
-    if kind in ("int_type", "int_from_float", "int_parsing"):
-        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*[xX]\s*\d+\s*", value):
-            height, width = re.split(r"[xX]", value)
-            return f"must be an integer or [height, width], got {shown}; write [{height.strip()}, {width.strip()}]"
-        return f"must be an integer, got {shown}"
-    if kind in ("float_type", "float_parsing", "finite_number"):
-        return f"must be a finite number, got {shown}"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"must be true or false, got {shown}"
-    if kind in ("string_type",):
-        return f"must be text, got {shown}"
-    if kind == "literal_error":
-        return f"must be {ctx.get('expected')}, got {shown}"
-    if kind in ("list_type", "tuple_type"):
-        return f"must be a list, got {shown}"
-    if kind == "too_short":
-        return "must not be empty" if ctx.get("min_length") == 1 else f"needs at least {ctx.get('min_length')} items"
-    if kind == "too_long":
-        return f"has more than {ctx.get('max_length')} items"
-    if kind == "model_type" or kind == "dict_type":
-        return f"must be a mapping of fields, got {shown}"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "string_too_long":
-        return f"is longer than {ctx.get('max_length')} characters"
-    message = item["msg"]
-    return message.removeprefix("Value error, ")

@@ -25,7 +25,7 @@ def load(tmp_path, text, suffix=".yaml"):
     ("  - conv: {kernel: 3}", "layers[0].conv.out: is required"),
     ("  - conx: {out: 3}", "layers[0]: unknown layer type 'conx'; did you mean 'conv'?"),
     ("  - conv: {out: 8, kernel: [3, 0]}", "layers[0].conv.kernel[1]: must be a positive integer, got 0"),
-    ("  - conv: {out: 8, kernel: 3, activation: tanh}", "layers[0].conv.activation: must be 'relu' or 'none'"),
+    ("  - conv: {out: 8, kernel: 3, activation: swish}", "layers[0].conv.activation: must be 'relu', 'relu6'"),
     ("  - conv: {out: 8, kernel: 3}\n    relu: {}", "layers[0]: a layer is a mapping with exactly one key"),
     ("  - inception: {ch1x1: 64, ch3x3: 128, ch5x5: 32}", "variant 'reduced' needs ch3x3_reduce, ch5x5_reduce, pool_proj"),
     ("  - conv: {name: 'bad name', out: 8, kernel: 3}", "layers[0].conv.name: layer name 'bad name' is not allowed"),
@@ -96,13 +96,21 @@ def test_json_specs_and_duplicate_json_keys(tmp_path):
     ("  - parallel: {name: par, branches: [{name: a, layers: [{conv: {out: 4, kernel: 3}}]},"
      " {name: b, layers: [{conv: {out: 4, kernel: 1}}]}]}", "par: branch outputs cannot be concatenated"),
 ])
-def test_shape_errors_name_the_layer_and_shapes(tmp_path, layers, expected):
-    spec = load(tmp_path, GOOD_HEAD + layers + "\n")
+def test_shape_errors_name_the_file_the_layer_and_shapes(tmp_path, layers, expected):
+    # Found when the file is read (the walk that expands a spec infers every shape), naming the file.
     with pytest.raises(ShapeError) as caught:
-        archlens.profile(spec)
-    assert expected in str(caught.value)
+        load(tmp_path, GOOD_HEAD + layers + "\n")
+    assert f"spec.yaml: {expected}" in str(caught.value)
+    assert isinstance(caught.value, SpecError)  # one placed line, like every problem found on reading
+
+
+def test_shape_errors_of_a_spec_made_in_python_name_the_layer():
+    spec = archlens.load_spec({"name": "x", "layers": [{"conv": {"out": 8, "kernel": 3}}]})
+    small = spec.model_copy(update={"input": spec.input.model_copy(update={"height": 2, "width": 2})})
+    with pytest.raises(ShapeError, match="conv_0: kernel 3x3 is larger than the padded input 2x2"):
+        archlens.profile(small)
     with pytest.raises(ShapeError):
-        archlens.build(spec, device="meta")
+        archlens.build(small, device="meta")
 
 
 def test_duplicate_sibling_names(tmp_path):

@@ -1,0 +1,120 @@
+"""Normalization layers: ``batch_norm``, ``layer_norm``, ``group_norm`` and ``lrn``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictBool
+from typing_extensions import Annotated
+
+from archlens.counting import formulas as F
+from archlens.errors import ShapeError
+from archlens.layers import register
+from archlens.layers.base import LayerType, Shape, require_rank
+from archlens.layers.fields import Number, PositiveInt
+
+Eps = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Momentum = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+@register
+class BatchNorm(LayerType):
+    """BatchNorm over the channels (``N x C x H x W``) or features (``N x F``): a scale and a shift per
+    channel (parameters), running statistics (buffers); 2 operations per element at inference."""
+
+    type: Literal["batch_norm"] = "batch_norm"
+    eps: Eps = 1e-5
+    momentum: Momentum = 0.1
+
+    kind = "batchnorm"
+
+    def infer(self, walker, name: str, shape: Shape) -> Shape:
+        require_rank(name, "batch_norm", shape, 4, 2)
+        channels = shape[1]
+        walker.record(name, "batchnorm", shape, shape, F.batch_norm(F.numel(shape)), channels, channels)
+        return shape
+
+    def build(self, builder, name: str, shape: Shape):
+        from torch import nn
+
+        norm = nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d
+        return norm(shape[1], eps=self.eps, momentum=self.momentum)
+
+
+@register
+class LayerNorm(LayerType):
+    """LayerNorm over the channels of each position (``N x C x H x W``: ConvNeXt's channels-last
+    LayerNorm) or over the features (``N x F``)."""
+
+    type: Literal["layer_norm"] = "layer_norm"
+    eps: Eps = 1e-5
+    affine: StrictBool = True
+    bias: StrictBool = True
+
+    def infer(self, walker, name: str, shape: Shape) -> Shape:
+        require_rank(name, "layer_norm", shape, 4, 2)
+        channels = shape[1]
+        weights = channels if self.affine else 0
+        biases = channels if self.affine and self.bias else 0
+        ops = F.layer_norm(F.numel(shape), affine=self.affine, bias=self.affine and self.bias)
+        walker.record(name, "layer_norm", shape, shape, ops, weights, biases)
+        return shape
+
+    def build(self, builder, name: str, shape: Shape):
+        from torch import nn
+
+        from archlens.layers.modules import ChannelLayerNorm
+
+        norm = ChannelLayerNorm if len(shape) == 4 else nn.LayerNorm
+        return norm(shape[1], eps=self.eps, elementwise_affine=self.affine, bias=self.affine and self.bias)
+
+
+@register
+class GroupNorm(LayerType):
+    """GroupNorm: the channels in ``groups`` groups, each normalized over its channels and positions."""
+
+    type: Literal["group_norm"] = "group_norm"
+    groups: PositiveInt
+    eps: Eps = 1e-5
+    affine: StrictBool = True
+
+    def infer(self, walker, name: str, shape: Shape) -> Shape:
+        require_rank(name, "group_norm", shape, 4)
+        channels = shape[1]
+        if channels % self.groups:
+            raise ShapeError(f"groups={self.groups} must divide the channels ({channels})", where=name)
+        params = channels if self.affine else 0
+        walker.record(name, "group_norm", shape, shape, F.layer_norm(F.numel(shape), affine=self.affine),
+                      params, params)
+        return shape
+
+    def build(self, builder, name: str, shape: Shape):
+        from torch import nn
+
+        return nn.GroupNorm(self.groups, shape[1], eps=self.eps, affine=self.affine)
+
+    def detail(self) -> str:
+        return f"{self.groups} groups"
+
+
+@register
+class LRN(LayerType):
+    """Local response normalization across channels (PyTorch's ``LocalResponseNorm``)."""
+
+    type: Literal["lrn"] = "lrn"
+    size: PositiveInt
+    alpha: Number = 1e-4
+    beta: Number = 0.75
+    k: Number = 1.0
+
+    def infer(self, walker, name: str, shape: Shape) -> Shape:
+        walker.record(name, "lrn", shape, shape, F.local_response_norm(F.numel(shape), self.size))
+        return shape
+
+    def build(self, builder, name: str, shape: Shape):
+        from torch import nn
+
+        return nn.LocalResponseNorm(self.size, alpha=self.alpha, beta=self.beta, k=self.k)
+
+    def detail(self) -> str:
+        return f"size {self.size}"

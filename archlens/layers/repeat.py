@@ -1,0 +1,68 @@
+"""``repeat``: one layer ``times`` in a row (a stage of identical blocks), the first with its own fields."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from archlens.layers import register, validate_layers
+from archlens.layers.base import LayerType, construct
+from archlens.layers.containers import Sequence
+from archlens.layers.fields import Line, PositiveInt
+
+
+def with_fields(layer: LayerType, fields: dict[str, Any], walker, where: str) -> LayerType:
+    """``layer`` with some of its fields (a block's arguments) replaced, validated like a new layer."""
+    from archlens.layers.problems import spec_error
+    from archlens.layers.serialize import file_form
+
+    ((key, body),) = file_form(layer).items()
+    try:
+        return validate_layers([{key: {**body, **fields}}], blocks=walker.blocks)[0]
+    except ValidationError as error:
+        raise spec_error(error, where, strip=2) from None
+
+
+@register
+class Repeat(LayerType):
+    """``layer`` repeated ``times`` in a row, named ``0``, ``1``, ... (PyTorch's ``nn.Sequential`` names);
+    ``first`` replaces fields of the first one (a stage's first block has its own stride and width).
+    Expands into a ``sequence`` labelled ``block`` (default ``repeat``)."""
+
+    type: Literal["repeat"] = "repeat"
+    times: PositiveInt
+    layer: "AnyLayer"  # noqa: F821
+    first: dict[str, Any] = {}
+    block: Line | None = None
+
+    macro = True
+
+    def size_hint(self) -> int:
+        return 1 + self.times * self.layer.size_hint()
+
+    def children(self):
+        return (("", [self.layer]),)
+
+    def replace_children(self, lists):
+        return self.model_copy(update={"layer": lists[0][0]})
+
+    def expand(self, walker, name, shape, where) -> Sequence:
+        walker.reserve(self.times * self.layer.size_hint(), where)
+        rest = self.layer.model_copy(update={"name": None}) if self.layer.name is not None else self.layer
+        first = with_fields(rest, self.first, walker, f"{where}.first") if self.first else rest
+        layers = [construct(type(first), **{**first.__dict__, "name": "0"})]
+        layers += [construct(type(rest), **{**rest.__dict__, "name": str(index)}) for index in range(1, self.times)]
+        return construct(Sequence, name=self.name, layers=layers, block=self.block or "repeat")
+
+    def scale_widths(self, scaler):
+        layer = self.layer.scale_widths(scaler)
+        first = self.first
+        if first:  # scale the first one's own widths as the layer's would be
+            from archlens.layers.serialize import file_form
+
+            merged = with_fields(self.layer, first, scaler, "first").scale_widths(scaler)
+            ((_, body),) = file_form(merged).items()
+            first = {key: body.get(key, value) for key, value in first.items()}
+        return self.model_copy(update={"layer": layer, "first": first})
+

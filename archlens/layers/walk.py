@@ -1,0 +1,142 @@
+"""The one walk over a spec's layers: expand macros, name every layer, infer every shape, record.
+
+The walk dispatches to each layer type (:mod:`archlens.layers.base`); it knows no type itself. Its
+results serve three users: :func:`archlens.spec.expand` keeps the expanded tree, the analytic
+engine keeps the records, and the builder keeps the input shape of every layer.
+
+Runaway expansion is refused before the work: a spec may expand to at most :data:`MAX_LAYERS`
+layers. Each layer type's ``size_hint`` gives a lower bound that is checked before the walk starts
+(``repeat: {times: 100000000}`` fails at once); macros whose size depends on their input
+(a block's expressions) reserve their size again as they expand.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Sequence
+
+from archlens.counting.formulas import OpCount
+from archlens.errors import SpecError
+from archlens.layers.base import Depth, LayerType, Shape
+
+MAX_LAYERS = 100_000
+"""The most layers (primitives and containers) a spec may expand to."""
+MAX_NESTING = 64
+"""The deepest containers may nest (a block inside a block inside a repeat ... counts each level)."""
+
+
+class Walker:
+    """Walks layers with their input shapes. ``records`` are ``(name, kind, input_shape, output_shape,
+    weights, biases, ops)`` tuples in execution order; ``groups`` are ``(name, kind)``; ``inputs`` maps
+    every layer's qualified name to its input shape."""
+
+    __slots__ = ("train", "params", "blocks", "records", "groups", "inputs", "side_depths", "layers", "limit",
+                 "block_chain", "silent", "nesting", "final_depth")
+
+    def __init__(self, *, train: bool = False, params: dict[str, Any] | None = None,
+                 blocks: dict[str, Any] | None = None, limit: int = MAX_LAYERS):
+        self.train = train
+        self.params = params or {}
+        self.blocks = blocks or {}
+        self.records: list[tuple] = []
+        self.groups: list[tuple[str, str]] = []
+        self.inputs: dict[str, Shape] = {}
+        self.side_depths: list[Depth] = []
+        self.layers = 0
+        self.limit = limit
+        self.block_chain: list[str] = []
+        self.silent = 0
+        self.nesting = 0
+        self.final_depth: Depth = (0, 0)
+
+    # --- what layer types call ---
+
+    def record(self, name: str, kind: str, input_shape: Shape, output_shape: Shape, ops: OpCount,
+               weights: int = 0, biases: int = 0) -> None:
+        """One record: a module's (or a container's own) computation."""
+        if not self.silent:
+            self.records.append((name, kind, input_shape, output_shape, weights, biases, ops))
+
+    def group(self, name: str, kind: str) -> int:
+        """A named group of records (a block, a branch, a conv with its BatchNorm and activation); returns
+        its position, for :meth:`regroup` (a container whose kind is known only after its children)."""
+        if self.silent:
+            return -1
+        self.groups.append((name, kind))
+        return len(self.groups) - 1
+
+    def regroup(self, index: int, kind: str) -> None:
+        """Change the kind of the group at ``index`` (from :meth:`group`)."""
+        if index >= 0:
+            self.groups[index] = (self.groups[index][0], kind)
+
+    @contextmanager
+    def silenced(self):
+        """Walk without recording (an aux head at inference: expanded and checked, not counted)."""
+        self.silent += 1
+        try:
+            yield
+        finally:
+            self.silent -= 1
+
+    def reserve(self, count: int, where: str) -> None:
+        """Refuse, before doing it, an expansion that would pass the layer limit."""
+        if self.layers + count > self.limit:
+            raise SpecError(
+                f"expands to more than {self.limit:,} layers (the limit for a spec)", where=where,
+                hint="lower the repeat count; a spec describes a network's structure, a few thousand layers at most")
+
+    def walk(self, layers: Sequence[LayerType], prefix: str, shape: Shape, depth: Depth, where: str
+             ) -> tuple[list[LayerType], Shape, Depth]:
+        """Walk ``layers`` in order from ``shape``; ``where`` is their field path (``layers``)."""
+        walked: list[LayerType] = []
+        seen: dict[str, int] = {}
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise SpecError(f"layers nest deeper than {MAX_NESTING} levels", where=where)
+        for index, layer in enumerate(layers):
+            name = layer.name or f"{layer.type}_{index}"
+            if name in seen:
+                raise SpecError(
+                    f"layer name {name!r} is used twice in the same list (also at [{seen[name]}])",
+                    where=f"{where}[{index}]", hint="give each layer a unique name among its siblings")
+            seen[name] = index
+            qualified = f"{prefix}.{name}" if prefix else name
+            at = f"{where}[{index}].{layer.key}"
+            self.layers += 1
+            if self.layers > self.limit:
+                self.reserve(1, at)
+            expansions = 0
+            while layer.macro:
+                expansions += 1
+                if expansions > MAX_NESTING:
+                    raise SpecError("expands into itself", where=at)
+                layer = layer.expand(self, qualified, shape, at)
+            self.inputs[qualified] = shape
+            layer, shape, depth = layer.forward(self, qualified, shape, depth, at)
+            if layer.name != name:
+                layer = layer.model_copy(update={"name": name})
+            walked.append(layer)
+        self.nesting -= 1
+        return walked, shape, depth
+
+
+def size_hint(layers: Sequence[LayerType]) -> int:
+    """A lower bound of the layers ``layers`` expand to."""
+    return sum(layer.size_hint() for layer in layers)
+
+
+def iter_layers(layers: Sequence[LayerType], prefix: str = "", *, into_aux: bool = True):
+    """Every layer of a (walked) tree with its qualified name, parents before children.
+
+    >>> from archlens.spec import expand, load_spec
+    >>> [name for name, _ in iter_layers(expand(load_spec("vgg11")).layers)][:3]
+    ['stage1', 'stage1.conv1', 'stage1.pool']
+    """
+    for layer in layers:
+        if not into_aux and layer.type == "aux":
+            continue
+        name = f"{prefix}.{layer.name}" if prefix else layer.name
+        yield name, layer
+        for child_prefix, children in layer.children():
+            yield from iter_layers(children, f"{name}.{child_prefix}" if child_prefix else name, into_aux=into_aux)
