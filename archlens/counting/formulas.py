@@ -7,6 +7,8 @@ Conventions (stated once here and in the README):
   attention, ``nn.Bilinear``'s ``x1 A x2``: ``in1 * in2 + in2`` a row and output, ``affine_grid``'s
   ``theta`` times each coordinate). 1 MAC = one multiply + one add; FLOPs = 2 x MACs
   (:func:`archlens.units.flops`). This is the GoogLeNet paper's "ops" and torchvision's "GFLOPS".
+  Products over parameters and buffers alone (Swin-V2's relative-position MLP on a table, a learned
+  query's projection) are work like any other: they run on every forward.
 * Everything else is counted in its own column, in elementary operations (one add, multiply,
   compare, select, exp, log, tanh, erf, sqrt or divide = 1), so any peer's figure can be rebuilt
   from the columns:

@@ -12,15 +12,22 @@ It sees what really runs, functional ops included (``torch.matmul``, ``x + y``, 
   decomposition on the meta device, a fused kernel on CPU) count exactly as the analytic engine does.
 
 Every counted op maps to a formula of :mod:`archlens.counting.formulas`, the same functions the
-analytic engine uses. Views, copies, concatenation and dropout are free on purpose; ops that read
-only parameters and buffers (BatchNorm's ``num_batches_tracked += 1`` in training) are bookkeeping
-and count zero (a tensor made from nothing inside a forward, such as a first hidden state from
-``torch.zeros``, is data: what is computed from it counts); any other op is listed in :attr:`Profile.unsupported` with the layer that ran it,
-never counted as zero silently.
+analytic engine uses. Views, copies, concatenation, data movement and dropout are free on purpose.
+Ops computed from parameters and buffers alone (a relative-position MLP on a table) are work and
+count like any other; only bookkeeping is free: in-place writes into a parameter or buffer
+(BatchNorm's ``num_batches_tracked += 1``). A tensor made from nothing inside a forward (a first
+hidden state from ``torch.zeros``) is data: what is computed from it counts. Any op without a formula
+is listed in :attr:`Profile.unsupported` with the layer that ran it, never counted as zero silently.
+
+A parameter counts once, however many modules share it (a tied embedding), in the record of the
+first module that owns it and runs; one read only through another module (``MultiheadAttention``
+reads ``out_proj.weight`` without calling ``out_proj``) counts in the reader's record; one never
+read is listed under its module, kind ``not called``.
 
 Ops are attributed to the innermost module running (global forward hooks, removed in a
 ``finally``). Records: one per leaf module that ran, plus one per container that ran ops itself
-(an Inception module's ``torch.cat``: kind ``concat``), in order of first execution. Depth is
+(an Inception module's ``torch.cat``: kind ``concat``), in order of first execution; each container
+is a :class:`Group` with the shape of what its ``forward`` returned. Depth is
 measured on the tensor dataflow: a convolution or matrix product with a parameter weight adds one
 layer to both figures, a pooling op one to the figure that counts pooling; the longest path to any
 output wins.
@@ -617,10 +624,11 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]", inp
     stand_ins = None
     if not all(tensor.is_meta for tensor in tree.tensors.values()):
         stand_ins = {key: torch.empty_like(tensor, device="meta") for key, tensor in tree.tensors.items()}
-    constants = {id(t) for t in (*tree.tensors.values(), *(stand_ins or {}).values())}
+    if stand_ins is not None:
+        tree.add_stand_ins(stand_ins)
     x = torch.empty(shape, device="meta", dtype=_input_dtype(tree.tensors.values()))
     modes = [(m, m.training) for m in tree.modules]
-    tracker = _Tracker(module, tree, constants, DTYPE_BYTES[dtype])
+    tracker = _Tracker(module, tree, DTYPE_BYTES[dtype])
     try:
         if any(training != train for _, training in modes):
             module.train(train)
@@ -704,15 +712,26 @@ def _input_dtype(tensors) -> torch.dtype:
     return torch.float32
 
 
+def _is_bias(name: str) -> bool:
+    """``bias``, and ``bias_ih``/``bias_hh`` of recurrent cells, ``in_proj_bias`` of attention."""
+    return name == "bias" or name.startswith("bias_") or name.endswith("_bias")
+
+
 class _Tree:
-    """One walk over a module tree: qualified names, leaves, and parameters and buffers by qualified name."""
+    """One walk over a module tree: qualified names, leaves, and parameters and buffers by qualified name.
+
+    A tensor shared by several modules (a tied embedding) has one key, its first qualified name; the
+    meta stand-ins of a module with real weights map to the same keys, so a parameter is counted once
+    whichever object a forward sees.
+    """
 
     def __init__(self, root: nn.Module):
         self.names: dict[int, str] = {}
         self.modules: list[nn.Module] = []
         self.leaves: set[int] = set()
         self.tensors: dict[str, torch.Tensor] = {}
-        seen_tensors: set[int] = set()
+        self.key_of: dict[int, str] = {}  # id of a parameter or buffer (or its stand-in) -> its key
+        self.parameters: dict[str, tuple[int, bool]] = {}  # key -> (elements, is a bias)
         pending = [("", root)]
         while pending:
             prefix, module = pending.pop()
@@ -721,15 +740,30 @@ class _Tree:
             self.names[id(module)] = prefix or ROOT
             self.modules.append(module)
             for store in (module._parameters, module._buffers):
-                for key, tensor in store.items():
-                    if tensor is not None and id(tensor) not in seen_tensors:
-                        seen_tensors.add(id(tensor))
-                        self.tensors[f"{prefix}.{key}" if prefix else key] = tensor
+                for name, tensor in store.items():
+                    if tensor is not None and id(tensor) not in self.key_of:
+                        key = f"{prefix}.{name}" if prefix else name
+                        self.key_of[id(tensor)] = key
+                        self.tensors[key] = tensor
+                        if store is module._parameters:
+                            self.parameters[key] = (tensor.numel(), _is_bias(name))
             children = [(f"{prefix}.{key}" if prefix else key, child)
                         for key, child in module._modules.items() if child is not None]
             if not children:
                 self.leaves.add(id(module))
             pending.extend(reversed(children))
+        self.stand_ins: dict[str, torch.Tensor] = {}
+
+    def add_stand_ins(self, stand_ins: dict[str, torch.Tensor]) -> None:
+        """Meta tensors standing in for the parameters and buffers of ``key`` during the forward."""
+        self.stand_ins = stand_ins
+        for key, tensor in stand_ins.items():
+            self.key_of[id(tensor)] = key
+
+    def parameter_key(self, tensor: torch.Tensor) -> str | None:
+        """The key of a parameter (or its stand-in); None for buffers and anything else."""
+        key = self.key_of.get(id(tensor))
+        return key if key in self.parameters else None
 
 
 @dataclass
@@ -751,8 +785,10 @@ class _Tracker:
 
     root: nn.Module
     tree: _Tree
-    constants: set[int]
     dtype_bytes: int
+    constants: set[int] = field(init=False)  # parameters, buffers and what is computed from them alone
+    state: frozenset[int] = field(init=False)  # the parameters and buffers themselves (and stand-ins)
+    parameter_ids: dict[int, str] = field(init=False)  # id -> key of parameters (and stand-ins)
     names: dict[int, str] = field(init=False)
     modules: dict[int, nn.Module] = field(init=False)
     leaves: set[int] = field(init=False)
@@ -760,13 +796,19 @@ class _Tracker:
     records: dict[int, _Record] = field(default_factory=dict)
     inputs: dict[int, tuple[int, ...]] = field(default_factory=dict)
     groups: list[Group] = field(default_factory=list)
-    counted_params: set[int] = field(default_factory=set)
+    group_index: dict[int, int] = field(default_factory=dict)  # containers running for the first time
+    counted_params: set[str] = field(default_factory=set)  # keys of parameters in some record
+    used_params: dict[str, "_Record"] = field(default_factory=dict)  # parameters read by a module not theirs
     unsupported: dict[tuple[str, str], int] = field(default_factory=dict)
     depth: dict[int, tuple[int, int]] = field(default_factory=dict)
     alive: list[torch.Tensor] = field(default_factory=list)  # keeps ids in `depth` from being reused
     suppress: int = 0
 
     def __post_init__(self) -> None:
+        tree = self.tree
+        self.state = frozenset(tree.key_of)
+        self.constants = set(self.state)
+        self.parameter_ids = {ident: key for ident, key in tree.key_of.items() if key in tree.parameters}
         self.names = self.tree.names
         self.modules = {id(module): module for module in self.tree.modules}
         self.leaves = self.tree.leaves
@@ -796,6 +838,7 @@ class _Tracker:
             if key in self.leaves:
                 self.record(key, leaf_kind(module))
             elif module is not self.root:
+                self.group_index[key] = len(self.groups)
                 self.groups.append(Group(self.names[key], group_kind(module)))
 
     def leave(self, module: nn.Module, args: tuple, output: Any) -> None:
@@ -803,6 +846,12 @@ class _Tracker:
         if key not in self.names:
             return
         self.stack.pop()
+        index = self.group_index.pop(key, None)
+        if index is not None:  # a container's first call: what it returned is the block's output
+            first = _first_tensor(output)
+            if first is not None:
+                group = self.groups[index]
+                self.groups[index] = Group(group.name, group.kind, _shape(first))
         record = self.records.get(key)
         if record is None and self._own_parameters(module):
             record = self.record(key, class_kind(module))
@@ -822,19 +871,25 @@ class _Tracker:
     def record(self, key: int, kind: str) -> _Record:
         module = self.modules[key]
         record = _Record(self.names[key], kind, len(self.records), self.inputs.get(key, ()))
-        for param_name, param in module._parameters.items():
-            if param is None or id(param) in self.counted_params:
-                continue
-            self.counted_params.add(id(param))
-            if param_name == "bias" or param_name.startswith("bias_"):  # bias_ih, bias_hh of recurrent cells
-                record.biases += param.numel()
-            else:
-                record.weights += param.numel()
+        for param in module._parameters.values():
+            if param is not None:
+                self._count_parameter(record, self.tree.key_of.get(id(param)))
         self.records[key] = record
         return record
 
+    def _count_parameter(self, record: _Record, key: str | None) -> None:
+        if key is None or key in self.counted_params or key not in self.tree.parameters:
+            return
+        self.counted_params.add(key)
+        elements, is_bias = self.tree.parameters[key]
+        if is_bias:
+            record.biases += elements
+        else:
+            record.weights += elements
+
     def _own_parameters(self, module: nn.Module) -> bool:
-        return any(p is not None and id(p) not in self.counted_params for p in module._parameters.values())
+        key_of, counted = self.tree.key_of, self.counted_params
+        return any(p is not None and key_of.get(id(p)) not in counted for p in module._parameters.values())
 
     def current(self, packet: Any) -> _Record:
         key = self.stack[-1] if self.stack else id(self.root)
@@ -853,35 +908,49 @@ class _Tracker:
     # -- one op --
 
     def op(self, packet: Any, handler: OpHandler | None, weight_index: int | None, pooling: bool,
-           args: tuple, kwargs: dict, out: Any) -> None:
-        weighted = pooled = 0
-        constant = True
-        constants, depths = self.constants, self.depth
+           args: tuple, kwargs: dict, out: Any, writes_state: bool = False) -> None:
+        """Count one op: ``writes_state`` says it writes into a parameter or buffer (bookkeeping: free)."""
         inputs = _flat_tensors(args)
-        if not inputs and not (kwargs and any(True for _ in _tensors(kwargs))):
+        if kwargs:
+            inputs.extend(_tensors(kwargs))
+        outputs = [out] if isinstance(out, torch.Tensor) else _flat_tensors(out)
+        if not inputs:
             # made from nothing inside a forward (torch.zeros for a first hidden state, arange, a
             # mask): data, not bookkeeping, so what is computed from it counts. Making it is free.
-            for tensor in [out] if isinstance(out, torch.Tensor) else _flat_tensors(out):
+            for tensor in outputs:
                 self.depth[id(tensor)] = (0, 0)
                 self.alive.append(tensor)
             return
+        if writes_state:
+            return  # an in-place update of a parameter or buffer (num_batches_tracked += 1): bookkeeping
+        weighted = pooled = 0
+        constant = True
+        constants, depths, parameter_ids = self.constants, self.depth, self.parameter_ids
         for tensor in inputs:
-            if id(tensor) in constants:
+            ident = id(tensor)
+            if ident in constants:
+                if ident in parameter_ids:
+                    self._use_parameter(parameter_ids[ident], packet)
                 continue
             constant = False
-            depth = depths.get(id(tensor))
+            depth = depths.get(ident)
             if depth is not None:
                 weighted, pooled = max(weighted, depth[0]), max(pooled, depth[1])
-        if kwargs and any(id(tensor) not in constants for tensor in _tensors(kwargs)):
-            constant = False
-        outputs = [out] if isinstance(out, torch.Tensor) else _flat_tensors(out)
         if constant:
-            # reads only parameters and buffers (or nothing): weight preprocessing or bookkeeping
-            if handler is None and packet not in VIEW_OPS:
-                self._unsupported(packet, self.current(packet).name)
+            # computed from parameters and buffers alone (a relative-position MLP on a table, a weight
+            # standardized on every forward): work like any other, though off the data's path (no depth)
             for tensor in outputs:
                 self.constants.add(id(tensor))
                 self.alive.append(tensor)
+            if packet in VIEW_OPS:
+                return
+            if handler is None:
+                self._unsupported(packet, self.current(packet).name)
+                return
+            count = handler(args, kwargs, out)
+            if count != fm.ZERO:
+                record = self.current(packet)
+                record.ops = record.ops + count
             return
         if packet in VIEW_OPS:
             for tensor in outputs:
@@ -903,6 +972,12 @@ class _Tracker:
             self.depth[id(tensor)] = (weighted, pooled)
             self.alive.append(tensor)
 
+    def _use_parameter(self, key: str, packet: Any) -> None:
+        """A parameter read by an op: if no module of its own counts it (MultiheadAttention reads
+        ``out_proj.weight`` without calling ``out_proj``), the module reading it first does."""
+        if key not in self.counted_params and key not in self.used_params:
+            self.used_params[key] = self.current(packet)
+
     def _unsupported(self, packet: Any, layer: str) -> None:
         key = (str(packet), layer)
         self.unsupported[key] = self.unsupported.get(key, 0) + 1
@@ -910,6 +985,8 @@ class _Tracker:
     # -- results --
 
     def layers(self) -> tuple[LayerStats, ...]:
+        for key, record in self.used_params.items():
+            self._count_parameter(record, key)
         rows = []
         for record in sorted(self.records.values(), key=lambda r: r.order):
             output_shape = record.output_shape if record.output_shape is not None else record.input_shape
@@ -919,25 +996,19 @@ class _Tracker:
                 activation_elements=record.activation_elements,
                 activation_bytes=record.activation_elements * self.dtype_bytes,
             ))
-        # Modules holding parameters that never ran (an unused head, an embedding table): listed last,
-        # kind "not called", so the parameter total is the module's whole parameter count.
-        seen: set[int] = set()
+        # Modules holding parameters that never ran and were never read (an unused head, an embedding
+        # table): listed last, kind "not called", so the parameter total is the module's whole count.
         for key, module in self.modules.items():
             if key in self.records:
                 continue
-            weights = biases = 0
-            for param_name, param in module._parameters.items():
-                if param is None or id(param) in seen:
-                    continue
-                seen.add(id(param))
-                if param_name == "bias" or param_name.startswith("bias_"):
-                    biases += param.numel()
-                else:
-                    weights += param.numel()
-            if weights or biases:
-                rows.append(LayerStats(name=self.names[key], kind="not called", input_shape=(), output_shape=(),
-                                       weights=weights, biases=biases, ops=fm.ZERO, activation_elements=0,
-                                       activation_bytes=0))
+            leftover = _Record(self.names[key], "not called", 0, ())
+            for param in module._parameters.values():
+                if param is not None:
+                    self._count_parameter(leftover, self.tree.key_of.get(id(param)))
+            if leftover.weights or leftover.biases:
+                rows.append(LayerStats(name=leftover.name, kind="not called", input_shape=(), output_shape=(),
+                                       weights=leftover.weights, biases=leftover.biases, ops=fm.ZERO,
+                                       activation_elements=0, activation_bytes=0))
         return tuple(rows)
 
     def output_depth(self, output: Any) -> DepthFigures:
@@ -969,9 +1040,23 @@ class _DispatchMode(TorchDispatchMode):
         tracker = self.tracker
         if not tracker.suppress:
             packet = func._overloadpacket
+            written = _WRITTEN.get(func)
+            if written is None:
+                written = _WRITTEN[func] = _written_arguments(func)
+            writes_state = bool(written) and any(
+                id(_arg(args, kwargs, index, name)) in tracker.state for index, name in written)
             tracker.op(packet, ATEN_HANDLERS.get(packet), WEIGHTED_OPS.get(packet),
-                       packet in POOL_OPS, args, kwargs, out)
+                       packet in POOL_OPS, args, kwargs, out, writes_state)
         return out
+
+
+_WRITTEN: dict[Any, tuple[tuple[int, str], ...]] = {}
+
+
+def _written_arguments(func: Any) -> tuple[tuple[int, str], ...]:
+    """The (position, name) of the arguments an aten op writes into (``self`` of ``add_``, ``out=``)."""
+    return tuple((index, argument.name) for index, argument in enumerate(func._schema.arguments)
+                 if argument.alias_info is not None and argument.alias_info.is_write)
 
 
 class _FunctionMode(TorchFunctionMode):
