@@ -2,34 +2,49 @@
 
 Conventions (stated once here and in the README):
 
-* ``macs``: multiply-accumulates of convolutions (transposed and grouped included), linear layers
-  and matrix products (matmul, bmm, einsum, the two products inside attention). 1 MAC = one
-  multiply + one add; FLOPs = 2 x MACs (:func:`archlens.units.flops`). This is the GoogLeNet paper's
-  "ops" and torchvision's "GFLOPS".
+* ``macs``: multiply-accumulates of convolutions (transposed, grouped and ``conv_tbc`` included), linear
+  layers and matrix products (matmul, bmm, einsum, ``addmv``, ``addbmm``, the two products inside
+  attention, ``nn.Bilinear``'s ``x1 A x2``: ``in1 * in2 + in2`` a row and output, ``affine_grid``'s
+  ``theta`` times each coordinate). 1 MAC = one multiply + one add; FLOPs = 2 x MACs
+  (:func:`archlens.units.flops`). This is the GoogLeNet paper's "ops" and torchvision's "GFLOPS".
+  Products over parameters and buffers alone (Swin-V2's relative-position MLP on a table, a learned
+  query's projection) are work like any other: they run on every forward.
 * Everything else is counted in its own column, in elementary operations (one add, multiply,
   compare, select, exp, log, tanh, erf, sqrt or divide = 1), so any peer's figure can be rebuilt
   from the columns:
 
-  - ``bias_ops``: one add per output element of a convolution or linear layer with a bias;
+  - ``bias_ops``: one add per output element of a convolution or linear layer with a bias (and of
+    ``addmm``/``addmv``/``addbmm``'s added term);
   - ``norm_ops``: BatchNorm 2 per element (scale and shift, running statistics folded);
     LayerNorm, GroupNorm and InstanceNorm 5 per element (mean: 1, centre: 1, square and sum: 2,
-    scale by the inverse deviation: 1) plus 2 with an affine scale and shift; RMSNorm 3 per element
-    (square, sum, scale) plus 1 with a weight; local response norm ``2 * size + 4`` per element
-    (square and sum over the window, scale, add k, power, divide). Per-row scalars (a mean's
-    division, an ``rsqrt``) are not counted;
-  - ``activation_ops``: per element, as :data:`ACTIVATION_OPS` lists them (ReLU 1, ReLU6 2,
-    GELU 5 or 9 with the tanh approximation, SiLU 4, ...); softmax 3 (exp, sum, divide);
+    scale by the inverse deviation: 1) plus 1 for a weight and 1 for a bias (:func:`affine`);
+    RMSNorm 3 per element (square, sum, scale) plus 1 with a weight; local response norm
+    ``2 * size + 4`` per element (square and sum over the window, scale, add k, power, divide).
+    Per-row scalars (a mean's division, an ``rsqrt``) are not counted;
+  - ``activation_ops``: per element, as :data:`ACTIVATION_OPS` lists them (ReLU 1, ReLU6 and
+    hardtanh 2, leaky ReLU and PReLU 2, ELU 4, CELU 5, sigmoid 3, tanh 1, SiLU 4, hardsigmoid 4,
+    hardswish 5, GELU 5 or 9 with the tanh approximation, softplus 3, mish 5, log-sigmoid 4,
+    threshold 1; GLU 4 per output element); softmax and log-softmax 3 (exp, sum, divide or subtract);
   - ``pool_ops``: pooling, resampling and reductions: max and average pooling ``kernel height *
-    kernel width`` per output element; adaptive pooling the exact window sizes (``input elements``
-    for a global pool); bilinear interpolation and grid sampling 7 per output element (4
-    multiplies, 3 adds), bicubic 31, nearest 0 (a copy); a reduction (sum, mean, max over
-    dimensions) 1 per input element;
+    kernel width`` per output element (dilation spreads the window, it does not enlarge it);
+    adaptive average and max pooling the exact window sizes (``input elements`` for a global pool);
+    bilinear interpolation and grid sampling 7 per output element (4 multiplies, 3 adds), linear 3,
+    trilinear 15, bicubic 31, nearest 0 (a copy); a reduction per input element as
+    :data:`REDUCTION_OPS` lists them (sum, mean, max, min, prod, argmax, any, all, cumsum 1; a vector
+    norm 2; var and std 4; logsumexp 4);
   - ``elementwise_ops``: 1 per output element of add, subtract, multiply, divide, and of unary
-    math (``pow``, ``sqrt``, ``rsqrt``, ``exp``, ``sin``, ``cos``, compare, select ...).
+    math (``pow``, ``sqrt``, ``rsqrt``, ``exp``, ``log``, ``sin``, ``cos``, ``erf``, ``abs``,
+    ``neg``, ``reciprocal`` ...), compares, ``maximum``/``minimum``, selects (``where``,
+    ``masked_fill``, ``tril``); ``clamp`` 1 per bound; ``addcmul``/``addcdiv`` 2 (3 with a scale);
+    ``lerp`` 3 (:func:`pointwise`).
 
-* Free: concatenation, splitting, flatten, reshapes, views and permutes (channel shuffle), copies,
-  indexing and embedding lookups, nearest-neighbour upsampling, dropout and stochastic depth at
-  inference (the identity).
+* Free: concatenation, splitting, flatten, reshapes, views and permutes (channel shuffle), in-place
+  views (``transpose_``, ``as_strided_``), copies and padding, data movement (embedding lookups,
+  ``index``, ``index_select``, ``gather``, ``scatter`` of values, ``roll``, ``flip``, ``repeat``,
+  ``im2col``/``unfold``, pixel shuffle), nearest-neighbour upsampling, random fills (dropout masks,
+  stochastic depth's Bernoulli draw: what is computed from them counts), dropout and stochastic depth
+  at inference (the identity), and bookkeeping: in-place updates of parameters and buffers
+  (BatchNorm's ``num_batches_tracked += 1``).
 """
 
 from __future__ import annotations
@@ -305,3 +320,64 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mod
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     return out
+
+
+# --- the torch engine's wider vocabulary (issue 11): affine parts, pointwise costs, reductions -------
+
+ACTIVATION_OPS.update({
+    "celu": 5,          # elu of x / alpha: divide, compare, exp, subtract, multiply
+    "glu": 4,           # a * sigmoid(b), per output element: sigmoid 3, multiply 1
+    "log_sigmoid": 4,   # -softplus(-x): negate, exp, add, log
+    "threshold": 1,     # compare and select (nn.Threshold)
+})
+
+
+def affine(elements: int, *, weight: bool, bias: bool) -> OpCount:
+    """A normalization's elementwise scale (with a weight) and shift (with a bias): 1 each per element.
+
+    :func:`layer_norm` with ``affine=True`` is ``layer_norm(n, affine=False) + affine(n, weight=True,
+    bias=True)``; ``nn.LayerNorm(bias=False)`` has the scale only.
+
+    >>> affine(768, weight=True, bias=False).norm_ops
+    768
+    """
+    return OpCount(norm_ops=elements * (int(weight) + int(bias)))
+
+
+def pointwise(output_shape: Shape, per_element: int) -> OpCount:
+    """An elementwise op costing ``per_element`` operations per output element (``clamp`` to both
+    bounds 2, ``addcmul`` 2, ``lerp`` 3), in ``elementwise_ops``.
+
+    >>> pointwise((2, 3), 2).elementwise_ops
+    12
+    """
+    return OpCount(elementwise_ops=numel(output_shape) * per_element)
+
+
+REDUCTION_OPS: dict[str, int] = {
+    "sum": 1, "mean": 1, "max": 1, "min": 1, "prod": 1, "argmax": 1, "any": 1, "all": 1,
+    "cumsum": 1,        # a running sum (scan): one add per element
+    "var": 4,           # the mean (add), subtract it, square, sum: std too (its sqrt is per row)
+    "norm": 2,          # a vector norm: square (|x| or compare) and accumulate, any p
+    "logsumexp": 4,     # max, subtract it, exp, sum (the log is per row)
+}
+"""Operations per input element of each reduction (``pool_ops``); per-row scalars are not counted."""
+
+
+def reduction_of(kind: str, input_shape: Shape) -> OpCount:
+    """A reduction of kind ``kind`` (:data:`REDUCTION_OPS`) over a tensor of ``input_shape``.
+
+    >>> reduction_of("var", (4, 10)).pool_ops, reduction_of("sum", (4, 10)) == reduction((4, 10))
+    (160, True)
+    """
+    return OpCount(pool_ops=numel(input_shape) * REDUCTION_OPS[kind])
+
+
+def bilinear(rows: int, in1: int, in2: int, out: int, *, bias: bool) -> OpCount:
+    """``nn.Bilinear``: ``y_k = x1^T A_k x2 + b_k``. PyTorch contracts ``x1 A_k`` first (``in1 * in2``
+    MACs a row and output), then takes the dot with ``x2`` (``in2`` more).
+
+    >>> bilinear(2, 4, 5, 6, bias=True)   # 2 rows x 6 outputs x (4 x 5 + 5)
+    OpCount(macs=300, bias_ops=12, norm_ops=0, activation_ops=0, pool_ops=0, elementwise_ops=0)
+    """
+    return OpCount(macs=rows * out * (in1 * in2 + in2), bias_ops=rows * out if bias else 0)

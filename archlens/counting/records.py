@@ -56,10 +56,12 @@ class LayerStats(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A named grouping of layers (an Inception module, a VGG stage, a conv unit) and its kind."""
+    """A named grouping of layers (an Inception module, a VGG stage, a conv unit), its kind, and the
+    shape of what it returns (its first tensor; ``()`` when the engine does not know it)."""
 
     name: str
     kind: str
+    output_shape: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,10 @@ class Profile:
     def _group_kinds(self) -> dict[str, str]:
         return {group.name: group.kind for group in self.groups}
 
+    @cached_property
+    def _group_outputs(self) -> dict[str, tuple[int, ...]]:
+        return {group.name: group.output_shape for group in self.groups if group.output_shape}
+
     def rollup(self, depth: int | None) -> tuple[LayerStats, ...]:
         """Layers summed up to ``depth`` name components (``1``: top-level blocks); None: all layers.
 
@@ -191,7 +197,8 @@ class Profile:
                     name=key,
                     kind=self.group_kind(key) or items[0].kind,
                     input_shape=items[0].input_shape,
-                    output_shape=items[-1].output_shape,
+                    # what the block returned; the last layer's output when the engine did not record it
+                    output_shape=self._group_outputs.get(key, items[-1].output_shape),
                     weights=totals.weights,
                     biases=totals.biases,
                     ops=sum((item.ops for item in items), OpCount()),

@@ -40,7 +40,9 @@ def test_analytic_and_torch_engines_agree_on_random_specs(data, train):
     assert [layer.name for layer in measured.layers] == [layer.name for layer in analytic.layers]
     for ours, theirs in zip(measured.layers, analytic.layers):
         assert ours == theirs, ours.name
-    assert measured.groups == analytic.groups
+    # the torch engine also records each group's output shape (the analytic engine leaves it empty)
+    assert [(g.name, g.kind) for g in measured.groups] == [(g.name, g.kind) for g in analytic.groups]
+    assert measured.rollup(1) == analytic.rollup(1)
     assert measured.depth == analytic.depth
     assert measured.totals == analytic.totals
 
