@@ -231,9 +231,9 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
             evaluations += 1
             try:
                 reports[k] = evaluate(profile_spec(make(k), batch=batch, dtype=dtype, train=train), limits)
-            except ShapeError:
+            except ShapeError as error:
                 if vary == "width":
-                    raise
+                    raise _width_refusal(error, k, divisor) from None
                 reports[k] = None  # the input is too small for the network
         return reports[k]
 
@@ -274,6 +274,15 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
     report = evaluate(profile_spec(fitted, batch=batch, dtype=dtype, train=train), spec_limits(fitted.budget))
     return FitResult(network=spec.name, vary=vary, value=value, divisor=divisor, spec=fitted,
                      report=report, evaluations=evaluations, capped=capped)
+
+
+def _width_refusal(error: ShapeError, milli: int, divisor: int) -> ShapeError:
+    """A width variant that does not fit together: say which multiplier, and what to do about groups."""
+    hint = error.hint
+    if "groups=" in error.message or "cannot be split" in error.message:
+        hint = (f"channel counts are rounded to multiples of --divisor {divisor}; choose a divisor that is a "
+                "multiple of the layer's groups (or parts)")
+    return ShapeError(f"at width x{milli / MILLI:g}: {error.message}", where=error.where, hint=hint)
 
 
 def _smallest_valid(valid: Callable[[int], bool], cap: int) -> int | None:

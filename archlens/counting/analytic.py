@@ -44,7 +44,7 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
         dtype=dtype,
         train=train,
         layers=tuple(layers),
-        groups=tuple(Group(name, kind) for name, kind in walker.groups),
+        groups=tuple(Group(name, kind, output) for name, kind, output in walker.groups),
         depth=DepthFigures(weighted=weighted, with_pooling=with_pooling),
         metadata=spec.metadata.model_dump(mode="json", exclude_none=True) if spec.metadata else None,
     )

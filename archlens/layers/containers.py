@@ -43,10 +43,11 @@ def walk_branches(walker, layer, name: str, inputs: list[Shape], depth: Depth, w
                             hint="give each branch a unique name")
         seen.add(branch.name)
         branch_name = f"{name}.{branch.name}"
-        walker.group(branch_name, "branch")
+        slot = walker.group(branch_name, "branch")
         walker.inputs[branch_name] = shape
         layers, out, branch_depth = walker.walk(branch.layers, branch_name, shape, depth,
                                                 f"{where}.branches[{index}].layers")
+        walker.group_output(slot, out)
         branches.append(branch if same_list(layers, branch.layers) else branch.model_copy(update={"layers": layers}))
         outputs.append((branch.name, out))
         depths.append(branch_depth)
@@ -200,8 +201,9 @@ class Aux(LayerList):
             raise SpecError("an aux head must sit in the network's top-level layers", where=where,
                             hint="move it out of the parallel/sequence it is in")
         if walker.train:
-            walker.group(name, "aux")
-            layers, _, side = walker.walk(self.layers, name, shape, depth, f"{where}.layers")
+            slot = walker.group(name, "aux")
+            layers, out, side = walker.walk(self.layers, name, shape, depth, f"{where}.layers")
+            walker.group_output(slot, out)  # what the head returns; the network goes on with its input
             walker.side_depths.append(side)
         else:  # expanded and checked, not recorded: it does not run at inference
             with walker.silenced():

@@ -99,7 +99,8 @@ class RegNet(LayerType):
                         construct(Conv, name="b", out=bottleneck, kernel=3, stride=stride, padding=1,
                                   groups=bottleneck // group, bias=False, batch_norm=bn)]
                 if self.se_ratio is not None:
-                    main.append(construct(SqueezeExcite, name="se", squeeze=int(round(self.se_ratio * width_in))))
+                    squeeze = max(1, int(round(self.se_ratio * width_in)))  # never 0 (only tiny designs)
+                    main.append(construct(SqueezeExcite, name="se", squeeze=squeeze))
                 main.append(construct(Conv, name="c", out=width, kernel=1, bias=False, batch_norm=bn,
                                       activation="none"))
                 blocks.append(construct(Residual, name=str(index), layers=main, shortcut="auto",

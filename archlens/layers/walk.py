@@ -27,7 +27,7 @@ MAX_NESTING = 64
 
 class Walker:
     """Walks layers with their input shapes. ``records`` are ``(name, kind, input_shape, output_shape,
-    weights, biases, ops)`` tuples in execution order; ``groups`` are ``(name, kind)``; ``inputs`` maps
+    weights, biases, ops)`` tuples in execution order; ``groups`` are ``[name, kind, output_shape]``; ``inputs`` maps
     every layer's qualified name to its input shape."""
 
     __slots__ = ("train", "params", "blocks", "records", "groups", "inputs", "side_depths", "layers", "limit",
@@ -62,13 +62,18 @@ class Walker:
         its position, for :meth:`regroup` (a container whose kind is known only after its children)."""
         if self.silent:
             return -1
-        self.groups.append((name, kind))
+        self.groups.append([name, kind, None])
         return len(self.groups) - 1
 
     def regroup(self, index: int, kind: str) -> None:
         """Change the kind of the group at ``index`` (from :meth:`group`)."""
         if index >= 0:
-            self.groups[index] = (self.groups[index][0], kind)
+            self.groups[index][1] = kind
+
+    def group_output(self, index: int, shape: Shape) -> None:
+        """What the group at ``index`` returns (the walk sets it for every layer that opens a group)."""
+        if index >= 0 and self.groups[index][2] is None:
+            self.groups[index][2] = shape
 
     @contextmanager
     def silenced(self):
@@ -113,7 +118,10 @@ class Walker:
                     raise SpecError("expands into itself", where=at)
                 layer = layer.expand(self, qualified, shape, at)
             self.inputs[qualified] = shape
+            mark = len(self.groups)
             layer, shape, depth = layer.forward(self, qualified, shape, depth, at)
+            if len(self.groups) > mark and self.groups[mark][0] == qualified:
+                self.group_output(mark, shape)
             if layer.name != name:
                 layer = layer.model_copy(update={"name": name})
             walked.append(layer)

@@ -7,7 +7,7 @@ import archlens
 from archlens.analysis.budget import check
 from archlens.analysis.fit import fit, round_channels, width_variant
 from archlens.counting.analytic import profile_spec
-from archlens.errors import BudgetExceeded
+from archlens.errors import BudgetExceeded, ShapeError
 from archlens.spec import load_spec, spec_from_data
 from archlens.spec import to_file_data
 
@@ -108,3 +108,15 @@ def test_layers_narrower_than_the_divisor_are_not_rounded_up():
 
     assert round_channels(4, 1000, 8) == 4 and round_channels(4, 500, 8) == 2 and round_channels(1, 100, 8) == 1
     assert round_channels(64, 750, 8) == 48
+
+
+def test_width_fit_refuses_plainly_when_rounding_breaks_groups():
+    # conv b has 4 groups: at width x0.001 conv a rounds to 2 channels, which 4 groups cannot divide
+    spec = {"name": "grouped", "input": {"channels": 3, "height": 8, "width": 8}, "layers": [
+        {"conv": {"name": "a", "out": 8, "kernel": 1}},
+        {"conv": {"name": "b", "out": 8, "kernel": 1, "groups": 4}}]}
+    with pytest.raises(ShapeError) as caught:
+        archlens.fit(spec, max_macs=10, divisor=2)
+    message = str(caught.value)
+    assert message.startswith("b: at width x0.001: groups=4 must divide both input channels (2)")
+    assert "choose a divisor that is a multiple of the layer's groups" in message

@@ -19,12 +19,9 @@ def test_analytic_and_torch_engines_agree(builtin, train):
     assert [layer.name for layer in torch_profile.layers] == [layer.name for layer in analytic.layers]
     for ours, theirs in zip(torch_profile.layers, analytic.layers):
         assert ours == theirs, ours.name  # name, kind, shapes, weights, biases, every op column, activations
-    # groups: the same names and kinds; the torch engine also records what each block returned (the
-    # analytic engine leaves it empty: its roll-ups take the block's last layer, the same shape for specs)
-    assert [(g.name, g.kind) for g in torch_profile.groups] == [(g.name, g.kind) for g in analytic.groups]
-    assert all(g.output_shape for g in torch_profile.groups)
-    for theirs, ours in zip(analytic.groups, torch_profile.groups):
-        assert not theirs.output_shape or theirs.output_shape == ours.output_shape, ours.name
+    # groups: the same names, kinds and outputs (what each block returned)
+    assert torch_profile.groups == analytic.groups
+    assert all(g.output_shape for g in analytic.groups)
     for depth in (1, 2):
         assert torch_profile.rollup(depth) == analytic.rollup(depth)
     assert torch_profile.depth == analytic.depth
