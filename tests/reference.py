@@ -1,30 +1,8 @@
-"""Published figures the built-in networks are held against, each with its source.
+"""The GoogLeNet paper's Table 1 (Szegedy et al. 2014): per-row weights (K = 1024) and ops (millions).
 
-Sources:
-- torchvision: weight metadata of torchvision.models (``num_params``; "GFLOPS" are conv+linear
-  multiply-accumulates); the exact MAC integers were counted on torchvision's own modules (batch 1,
-  224x224) with torch.utils.flop_counter.FlopCounterMode (its FLOPs / 2). See shared REFERENCE.md.
-- Krizhevsky et al. 2012 (AlexNet as published): 60,965,224 parameters with biases.
-- Szegedy et al. 2014 (GoogLeNet), Table 1: per-row weights (K = 1024) and ops (millions).
+Each built-in network's published figures live in its own spec file (``metadata.reference``,
+checked by tests/spec/test_references.py).
 """
-
-# name -> (params in inference mode, conv+linear MACs or None where no published integer exists)
-PUBLISHED = {
-    "googlenet-torchvision": (6_624_904, 1_498_376_192),
-    "alexnet": (60_965_224, None),
-    "alexnet-torchvision": (61_100_840, 714_188_480),
-    "vgg11": (132_863_336, 7_609_090_048),
-    "vgg11-bn": (132_868_840, 7_609_090_048),
-    "vgg13": (133_047_848, 11_308_466_176),
-    "vgg13-bn": (133_053_736, 11_308_466_176),
-    "vgg16": (138_357_544, 15_470_264_320),
-    "vgg16-bn": (138_365_992, 15_470_264_320),
-    "vgg19": (143_667_240, 19_632_062_464),
-    "vgg19-bn": (143_678_248, 19_632_062_464),
-}
-
-# torchvision's GoogLeNet with its two auxiliary heads (aux_logits=True).
-GOOGLENET_TORCHVISION_WITH_AUX = 13_004_888
 
 # GoogLeNet Table 1: (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj, input channels, spatial size)
 INCEPTION_ROWS = {

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 import archlens
-from tests.reference import PUBLISHED
 
 
 def _input(name: str, device: str) -> torch.Tensor:
@@ -33,8 +32,9 @@ def test_cpu_build_runs_a_forward_pass_with_published_counts(name):
     with torch.no_grad():
         out = net(_input(name, "cpu"))
     assert out.shape == (1, 1000) and torch.isfinite(out).all()
-    if name in PUBLISHED:
-        assert sum(p.numel() for p in net.parameters()) == PUBLISHED[name][0]
+    reference = archlens.load_spec(name).metadata.reference
+    if reference is not None:
+        assert sum(p.numel() for p in net.parameters()) == reference.params
 
 
 def test_module_names_mirror_the_spec():

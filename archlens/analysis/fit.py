@@ -262,8 +262,9 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
     how = (f"width x{value:g}, channels rounded to multiples of {divisor}" if vary == "width"
            else f"input height {value}")
     metadata = spec.metadata
-    if metadata is not None and metadata.accuracy is not None:  # a published accuracy is not the variant's
-        metadata = metadata.model_copy(update={"accuracy": None})
+    if metadata is not None and (metadata.accuracy is not None or metadata.reference is not None):
+        # a published accuracy, and the published figures, are not the variant's
+        metadata = metadata.model_copy(update={"accuracy": None, "reference": None})
     fitted = fitted.model_copy(update={
         "metadata": metadata,
         "name": f"{spec.name}-{label}",

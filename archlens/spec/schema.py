@@ -51,12 +51,35 @@ class Accuracy(Model):
     source: Text
 
 
+Implementation = Annotated[Line, AfterValidator(lambda value: _implementation(value))]
+
+
+def _implementation(value: str) -> str:
+    library, _, model = value.partition(":")
+    if library not in ("torchvision", "timm", "transformers") or not model.replace("_", "").isalnum():
+        raise ValueError(f"must be torchvision:NAME, timm:NAME or transformers:NAME, got {value[:60]!r}")
+    return value
+
+
+class Reference(Model):
+    """Published figures the spec is held to (the tests assert them), where they come from, and the
+    implementation a cross-check builds to compare layer by layer (``torchvision:resnet50``)."""
+
+    params: Annotated[StrictInt, Field(ge=0)]
+    macs: Annotated[StrictInt, Field(ge=0)] | None = None
+    train_params: Annotated[StrictInt, Field(ge=0)] | None = None
+    """Parameters in training mode, auxiliary heads included, where they differ."""
+    source: Text
+    implementation: Implementation | None = None
+
+
 class Metadata(Model):
     """Where a network comes from."""
 
     paper: Text | None = None
     url: Url | None = None
     accuracy: Accuracy | None = None
+    reference: Reference | None = None
     notes: Text | None = None
 
 
@@ -138,7 +161,8 @@ class NetworkSpec(Model):
         return self
 
 
-FIELD_MODELS.update({"input": InputShape, "metadata": Metadata, "accuracy": Accuracy, "budget": Budget,
+FIELD_MODELS.update({"input": InputShape, "metadata": Metadata, "accuracy": Accuracy, "reference": Reference,
+                     "budget": Budget,
                      "blocks": BlockBudget})
 TOP_LEVEL[:] = [NetworkSpec]
 rebuild()

@@ -4,7 +4,6 @@ import pytest
 
 import archlens
 from archlens.spec import dump_yaml, expand, load_spec, spec_from_data
-from tests.reference import GOOGLENET_TORCHVISION_WITH_AUX, PUBLISHED
 
 EXPECTED_NAMES = {
     "googlenet", "googlenet-naive", "googlenet-torchvision", "alexnet", "alexnet-torchvision",
@@ -45,14 +44,6 @@ def test_show_output_loads_back_as_the_same_network(builtin):
         assert archlens.profile(again, train=train).to_dict() == archlens.profile(spec, train=train).to_dict()
 
 
-@pytest.mark.parametrize("name", sorted(PUBLISHED))
-def test_published_parameter_counts(name):
-    params, macs = PUBLISHED[name]
-    totals = archlens.profile(name).totals
-    assert totals.params == params
-    if macs is not None:
-        assert totals.macs == macs
-
-
 def test_googlenet_torchvision_with_aux_heads():
-    assert archlens.profile("googlenet-torchvision", train=True).totals.params == GOOGLENET_TORCHVISION_WITH_AUX
+    # torchvision's GoogLeNet with aux_logits=True (its default when built without weights)
+    assert archlens.profile("googlenet-torchvision", train=True).totals.params == 13_004_888
