@@ -25,15 +25,9 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
         raise SpecError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPE_BYTES)}")
     if batch < 1:
         raise SpecError(f"batch size must be at least 1, got {batch}")
-    walker, _ = walk_spec(spec, batch=batch, train=train)
-    dtype_bytes = DTYPE_BYTES[dtype]
-    layers = []
-    for name, kind, in_shape, out_shape, weights, biases, ops in walker.records:
-        elements = 1
-        for size in out_shape:
-            elements *= size
-        layers.append(LayerStats(name, kind, in_shape, out_shape, weights, biases, ops, elements,
-                                 elements * dtype_bytes))
+    walker, _ = walk_spec(spec, batch=batch, train=train, record_type=LayerStats, element_bytes=DTYPE_BYTES[dtype],
+                          keep_inputs=False)
+    layers = walker.records
     depth = walker.final_depth
     weighted = max([depth[0], *(d[0] for d in walker.side_depths)])
     with_pooling = max([depth[1], *(d[1] for d in walker.side_depths)])

@@ -38,6 +38,7 @@ def register(cls: type[LayerType]) -> type[LayerType]:
     if name in LAYER_TYPES and LAYER_TYPES[name] is not cls:
         raise ValueError(f"layer type {name!r} is registered twice ({LAYER_TYPES[name].__name__} and {cls.__name__})")
     LAYER_TYPES[name] = cls
+    cls.leaf = cls.forward is LayerType.forward and not cls.macro
     if not cls.__pydantic_complete__ and cls not in _CONTAINERS:  # it refers to AnyLayer: a container
         _CONTAINERS.append(cls)
     if _REBUILT:

@@ -52,6 +52,8 @@ class LayerType(Model):
 
     macro: ClassVar[bool] = False
     """True for types that only expand into others (``inception``, ``repeat``, a block)."""
+    leaf: ClassVar[bool] = True
+    """True for primitives (types that implement ``infer``, not ``forward``); set by the registry."""
     kind: ClassVar[str | None] = None
     """The record kind of a primitive (defaults to its type name)."""
     depth_step: ClassVar[Depth] = (0, 0)

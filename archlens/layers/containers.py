@@ -17,6 +17,8 @@ from archlens.layers.fields import Line, Model, PositiveInt, check_name
 
 
 def same_list(a, b) -> bool:
+    if a is b:
+        return True
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
@@ -35,6 +37,17 @@ class Branch(Model):
 
 def walk_branches(walker, layer, name: str, inputs: list[Shape], depth: Depth, where: str):
     """Walk each branch on its input; the walked branches, their outputs and depths."""
+    if walker.trusted:  # an expansion made before: names checked, branches unchanged by the walk
+        outputs, weighted, pooled = [], 0, 0
+        for branch, shape in zip(layer.branches, inputs):
+            branch_name = f"{name}.{branch.name}"
+            slot = walker.group(branch_name, "branch")
+            walker.inputs[branch_name] = shape
+            _, out, (w, p) = walker.walk(branch.layers, branch_name, shape, depth, where)
+            walker.group_output(slot, out)
+            outputs.append((branch.name, out))
+            weighted, pooled = max(weighted, w), max(pooled, p)
+        return layer.branches, outputs, (weighted, pooled)
     branches, outputs, depths = [], [], []
     seen: set[str] = set()
     for index, (branch, shape) in enumerate(zip(layer.branches, inputs)):

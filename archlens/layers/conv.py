@@ -77,15 +77,21 @@ class Conv(_ConvUnit):
         return self
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:
-        require_rank(name, "conv", shape, 4)
+        # the hot path of every profile: pair() and the checks inlined
+        if len(shape) != 4:
+            require_rank(name, "conv", shape, 4)
         batch, channels, height, width = shape
-        self.check_groups(name, channels)
-        (kh, kw), (sh, sw) = pair(self.kernel), pair(self.stride)
-        (dh, dw) = pair(self.dilation)
-        if self.padding == "same":
+        groups = self.groups
+        if groups != 1:
+            self.check_groups(name, channels)
+        kernel, stride, dilation, padding = self.kernel, self.stride, self.dilation, self.padding
+        kh, kw = (kernel, kernel) if kernel.__class__ is int else kernel
+        sh, sw = (stride, stride) if stride.__class__ is int else stride
+        dh, dw = (dilation, dilation) if dilation.__class__ is int else dilation
+        if padding == "same":
             out_h, out_w = height, width
         else:
-            ph, pw = pair(self.padding)
+            ph, pw = (padding, padding) if padding.__class__ is int else padding
             out_h = (height + 2 * ph - dh * (kh - 1) - 1) // sh + 1
             out_w = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
             if out_h < 1 or out_w < 1:
@@ -94,10 +100,13 @@ class Conv(_ConvUnit):
                     f"{span} {dh * (kh - 1) + 1}x{dw * (kw - 1) + 1} is larger than the padded input "
                     f"{height + 2 * ph}x{width + 2 * pw} (input {shape_text(shape)})",
                     where=name, hint="use a smaller kernel, more padding, or a larger input")
-        out = (batch, self.out, out_h, out_w)
-        weights = self.out * (channels // self.groups) * kh * kw
-        ops = F.conv(out, (self.out, channels // self.groups, kh, kw), bias=self.bias)
-        record_unit(walker, self, "conv", name, shape, out, ops, weights, self.out if self.bias else 0)
+        width_out = self.out
+        out = (batch, width_out, out_h, out_w)
+        per_output = (channels // groups) * kh * kw
+        elements = batch * width_out * out_h * out_w
+        ops = F.OpCount(elements * per_output, elements if self.bias else 0)  # formulas.conv, inlined
+        record_unit(walker, self, "conv", name, shape, out, ops, width_out * per_output,
+                    width_out if self.bias else 0)
         return out
 
     def build(self, builder, name: str, shape: Shape):

@@ -34,21 +34,21 @@ def unit_parts(kind: str, layer: Any) -> list[str]:
 
 def record_unit(walker: "Walker", layer: Any, kind: str, name: str, in_shape: Shape, out_shape: Shape,
                 ops: F.OpCount, weights: int, biases: int) -> None:
-    """Record the parts of a unit: the weighted op, then BatchNorm over channels, then the activation."""
-    parts = unit_parts(kind, layer)
-    grouped = len(parts) > 1
-    if grouped:
-        walker.group(name, kind)
-    walker.record(f"{name}.{kind}" if grouped else name, kind, in_shape, out_shape, ops, weights, biases)
-    if not grouped:
+    """Record the parts of a unit (as :func:`unit_parts` names them): the weighted op, then BatchNorm
+    over channels, then the activation."""
+    norm = getattr(layer, "batch_norm", None) is not None
+    activation = layer.activation
+    if not norm and activation == "none":
+        walker.record(name, kind, in_shape, out_shape, ops, weights, biases)
         return
+    walker.group(name, kind)
+    walker.record(f"{name}.{kind}", kind, in_shape, out_shape, ops, weights, biases)
     elements = F.numel(out_shape)
-    if "bn" in parts:
+    if norm:
         channels = out_shape[1]
         walker.record(f"{name}.bn", "batchnorm", out_shape, out_shape, F.batch_norm(elements), channels, channels)
-    if layer.activation != "none":
-        walker.record(f"{name}.{layer.activation}", layer.activation, out_shape, out_shape,
-                      F.activation(layer.activation, elements))
+    if activation != "none":
+        walker.record(f"{name}.{activation}", activation, out_shape, out_shape, F.activation(activation, elements))
 
 
 def build_unit(layer: Any, kind: str, main: Any, out_channels: int, *, batch_norm_dims: int = 2) -> Any:

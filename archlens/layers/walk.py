@@ -13,7 +13,7 @@ layers. Each layer type's ``size_hint`` gives a lower bound that is checked befo
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from archlens.counting.formulas import OpCount
 from archlens.errors import SpecError
@@ -25,16 +25,33 @@ MAX_NESTING = 64
 """The deepest containers may nest (a block inside a block inside a repeat ... counts each level)."""
 
 
+class Record(NamedTuple):
+    """A record as the walk makes it (the analytic engine makes :class:`~archlens.counting.records.LayerStats`,
+    with the same fields)."""
+
+    name: str
+    kind: str
+    input_shape: Shape
+    output_shape: Shape
+    weights: int
+    biases: int
+    ops: OpCount
+    activation_elements: int
+    activation_bytes: int
+
+
 class Walker:
-    """Walks layers with their input shapes. ``records`` are ``(name, kind, input_shape, output_shape,
-    weights, biases, ops)`` tuples in execution order; ``groups`` are ``[name, kind, output_shape]``; ``inputs`` maps
-    every layer's qualified name to its input shape."""
+    """Walks layers with their input shapes. ``records`` are what each layer computes, in execution
+    order (:class:`Record`); ``groups`` are ``[name, kind, output_shape]``; ``inputs`` maps every
+    layer's qualified name to its input shape."""
 
     __slots__ = ("train", "params", "blocks", "records", "groups", "inputs", "side_depths", "layers", "limit",
-                 "block_chain", "silent", "nesting", "final_depth")
+                 "block_chain", "silent", "nesting", "final_depth", "trusted", "record_type", "element_bytes",
+                 "keep_inputs")
 
     def __init__(self, *, train: bool = False, params: dict[str, Any] | None = None,
-                 blocks: dict[str, Any] | None = None, limit: int = MAX_LAYERS):
+                 blocks: dict[str, Any] | None = None, limit: int = MAX_LAYERS, record_type: Any = None,
+                 element_bytes: int = 4, keep_inputs: bool = True):
         self.train = train
         self.params = params or {}
         self.blocks = blocks or {}
@@ -48,6 +65,12 @@ class Walker:
         self.silent = 0
         self.nesting = 0
         self.final_depth: Depth = (0, 0)
+        self.trusted = False  # walking an expansion made before: names unique, no macros left
+        # each record: record_type(name, kind, input_shape, output_shape, weights, biases, ops,
+        # output elements, output bytes) (the analytic engine's LayerStats; a Record by default)
+        self.record_type = record_type or Record
+        self.element_bytes = element_bytes
+        self.keep_inputs = keep_inputs  # every layer's input shape, for the builder
 
     # --- what layer types call ---
 
@@ -55,7 +78,11 @@ class Walker:
                weights: int = 0, biases: int = 0) -> None:
         """One record: a module's (or a container's own) computation."""
         if not self.silent:
-            self.records.append((name, kind, input_shape, output_shape, weights, biases, ops))
+            elements = 1
+            for size in output_shape:
+                elements *= size
+            self.records.append(self.record_type(name, kind, input_shape, output_shape, weights, biases, ops,
+                                                 elements, elements * self.element_bytes))
 
     def group(self, name: str, kind: str) -> int:
         """A named group of records (a block, a branch, a conv with its BatchNorm and activation); returns
@@ -94,6 +121,8 @@ class Walker:
     def walk(self, layers: Sequence[LayerType], prefix: str, shape: Shape, depth: Depth, where: str
              ) -> tuple[list[LayerType], Shape, Depth]:
         """Walk ``layers`` in order from ``shape``; ``where`` is their field path (``layers``)."""
+        if self.trusted:
+            return self._walk_expanded(layers, prefix, shape, depth, where)
         walked: list[LayerType] = []
         seen: dict[str, int] = {}
         self.nesting += 1
@@ -127,6 +156,28 @@ class Walker:
             walked.append(layer)
         self.nesting -= 1
         return walked, shape, depth
+
+
+    def _walk_expanded(self, layers: Sequence[LayerType], prefix: str, shape: Shape, depth: Depth, where: str
+                       ) -> tuple[Sequence[LayerType], Shape, Depth]:
+        """The walk of layers expanded before (the hot path of a repeated profile): every layer has its
+        unique name and no macro is left, so only shapes are inferred and records made."""
+        groups, inputs = self.groups, self.inputs if self.keep_inputs else None
+        for layer in layers:
+            qualified = f"{prefix}.{layer.name}" if prefix else layer.name
+            if inputs is not None:
+                inputs[qualified] = shape
+            mark = len(groups)
+            if layer.leaf:
+                shape = layer.infer(self, qualified, shape)
+                step = layer.depth_step
+                if step[1]:
+                    depth = (depth[0] + step[0], depth[1] + step[1])
+            else:
+                _, shape, depth = layer.forward(self, qualified, shape, depth, where)
+            if len(groups) > mark and groups[mark][0] == qualified and groups[mark][2] is None:
+                groups[mark][2] = shape
+        return layers, shape, depth
 
 
 def size_hint(layers: Sequence[LayerType]) -> int:

@@ -24,18 +24,22 @@ def input_shape(spec: NetworkSpec, batch: int = 1) -> tuple[int, ...]:
     return (batch, spec.input.channels, spec.input.height, spec.input.width)
 
 
-def walk_spec(spec: NetworkSpec, *, batch: int = 1, train: bool = False) -> tuple[Walker, list]:
+def walk_spec(spec: NetworkSpec, *, batch: int = 1, train: bool = False, record_type=None, element_bytes: int = 4,
+              keep_inputs: bool = True) -> tuple[Walker, list]:
     """Walk ``spec`` from its input: the walker (records, groups, input shapes) and the expanded layers.
 
     Specs are immutable, so the expansions of the last few specs are remembered (by identity and
     input, the spec itself kept alive beside its expansion): walking the same spec again walks its
-    expanded layers, skipping expansion.
+    expanded layers, skipping expansion. ``record_type`` makes each record, with the output's bytes at
+    ``element_bytes`` an element; ``keep_inputs`` keeps every layer's input shape (for the builder).
     """
     key = (id(spec), spec.input.channels, spec.input.height, spec.input.width)
     recent = _RECENT.get(key)
-    walker = Walker(train=train, params=spec.params, blocks=spec.blocks)
+    walker = Walker(train=train, params=spec.params, blocks=spec.blocks, record_type=record_type,
+                    element_bytes=element_bytes, keep_inputs=keep_inputs)
     shape = input_shape(spec, batch)
     if recent is not None and recent[0] is spec:
+        walker.trusted = True
         layers, _, depth = walker.walk(recent[1], "", shape, (0, 0), "layers")
         walker.final_depth = depth
         return walker, layers
