@@ -168,6 +168,7 @@ def browser(tmp_path_factory):
         context.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("targets", [[str(HOSTILE)], [str(HOSTILE), "googlenet"]], ids=["single", "comparison"])
 def test_no_script_runs_in_chromium(browser, tmp_path, capsys, targets):
     require_tool("dot")
