@@ -38,6 +38,9 @@ FormatOpt = Annotated[Optional[ProfileFormat], typer.Option(
 TargetArg = Annotated[str, typer.Argument(help="A built-in network name (archlens list), a spec file, or pkg.module:callable.")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")]
 TrainOpt = Annotated[bool, typer.Option("--train", help="Training mode: include the auxiliary heads.")]
+InputShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W, e.g. 1,3,224,224: replaces each spec's input; what a module target (pkg.module:callable) runs on.")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch", min=1, help="Batch size (default 1, or the first number "
+                                                                         "of --input-shape).")]
 DepthOpt = Annotated[
     Optional[int],
     typer.Option("--depth", "-d", min=0,
@@ -74,15 +77,9 @@ def emit(text: "str | bytes", output: Optional[Path]) -> None:
 
 def parse_shape(text: Optional[str]) -> Optional[tuple[int, ...]]:
     """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``."""
-    if text is None:
-        return None
-    try:
-        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
-    except ValueError:
-        raise ArchlensError(f"--input-shape {text!r} is not a list of integers", hint="write it like 1,3,224,224") from None
-    if not shape or min(shape) < 1:
-        raise ArchlensError(f"--input-shape {text!r} needs positive sizes", hint="write it like 1,3,224,224")
-    return shape
+    from archlens.targets import parse_shape as parse
+
+    return parse(text)
 
 
 @app.callback()
@@ -145,8 +142,8 @@ def profile_command(
     depth: DepthOpt = None,
     train: TrainOpt = False,
     engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")] = None,
-    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W, e.g. 1,3,224,224.")] = None,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (specs).")] = 1,
+    input_shape: InputShapeOpt = None,
+    batch: BatchOpt = None,
     dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
     output: OutputOpt = None,
     paper: Annotated[bool, typer.Option("--paper", help="Show the GoogLeNet paper's Table 1 beside our figures "
@@ -157,11 +154,8 @@ def profile_command(
     from archlens.profiler import profile
 
     shape = parse_shape(input_shape)
-    if shape is not None and batch != 1 and batch != shape[0]:
-        raise ArchlensError(f"--batch {batch} and --input-shape {input_shape} disagree",
-                            hint="the batch is the first number of --input-shape; give one of them")
     if paper:
-        if shape is not None or batch != 1 or train or engine is not None:
+        if shape is not None or batch is not None or train or engine is not None:
             raise ArchlensError("--paper compares Table 1 with the spec as published (224x224, batch 1, inference)",
                                 hint="drop --input-shape, --batch, --train and --engine")
         emit(render_table1(target, format), output)
@@ -226,7 +220,7 @@ def graph_command(
     block: Annotated[Optional[str], typer.Option("--block", help="Draw only this block (e.g. inception_3a).")] = None,
     train: TrainOpt = False,
     engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic, torch or fvcore (as for profile).")] = None,
-    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W for module targets (specs keep their own input).")] = None,
+    input_shape: InputShapeOpt = None,
 ) -> None:
     """Draw a network with graphviz: layers with kind, output shape, params and MACs; blocks as clusters."""
     from archlens.render import graph
@@ -266,8 +260,6 @@ def _analysis_renderer(format: ProfileFormat, table, markdown, csv, json):
             ProfileFormat.json: json}[format]
 
 
-ModuleShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W for module targets "
-                                                                              "(pkg.module:callable).")]
 EngineOpt = Annotated[Optional[str], typer.Option("--engine", "-e", help="As for profile: analytic (specs, "
                                                                            "default), torch, fvcore.")]
 
@@ -278,7 +270,7 @@ def compare_command(
     format: FormatOpt = None,
     train: TrainOpt = False,
     engine: EngineOpt = None,
-    input_shape: ModuleShapeOpt = None,
+    input_shape: InputShapeOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
@@ -354,10 +346,10 @@ def check_command(
     max_depth: MaxDepthOpt = None,
     block: BlockOpt = None,
     train: TrainOpt = False,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (specs).")] = 1,
+    batch: BatchOpt = None,
     dtype: Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")] = "float32",
     engine: EngineOpt = None,
-    input_shape: ModuleShapeOpt = None,
+    input_shape: InputShapeOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -438,7 +430,7 @@ def report_command(
                                                            help="Budget: activation memory (64MiB).")] = None,
     max_depth: Annotated[Optional[int], typer.Option("--max-depth", min=1, help="Budget: layers with parameters.")] = None,
     engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="analytic, torch or fvcore (as for profile).")] = None,
-    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="N,C,H,W for module targets (specs keep their own input).")] = None,
+    input_shape: InputShapeOpt = None,
 ) -> None:
     """Write a report: one self-contained HTML page (works offline), or Markdown with SVG images."""
     from archlens.report import build_report

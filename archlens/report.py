@@ -29,6 +29,7 @@ class NetworkSection:
 
     target: str
     profile: Profile
+    spec: Any                    # archlens.spec.NetworkSpec with the input applied; None for a module
     details: dict[str, str]      # layer name -> kernel/stride note (from the spec; empty for a module)
     description: str
     table1: Any = None           # archlens.analysis.table1.Table1, for GoogLeNet
@@ -64,25 +65,27 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     ``limits`` holds budget limits by keyword (``{"max_macs": "1.5G"}``), applied to every
     network on top of each spec's own ``budget:``. ``progress`` is called with a short step name
     before each step (the CLI draws a progress bar with it); library code never prints.
-    ``engine`` and ``input_shape`` are passed to :func:`archlens.profile` (a module target needs
-    ``input_shape``).
+    ``engine`` and ``input_shape`` mean what they mean for :func:`archlens.profile`: the input
+    shape replaces every spec's input and is what a module target runs on.
     """
-    from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits, spec_of
-    from archlens.profiler import profile
+    from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits
+    from archlens.profiler import check_engine, profile_target
     from archlens.render.graph import spec_details
+    from archlens.targets import SpecTarget, TargetOptions, resolve
 
     targets = list(targets)
     if not targets:
         raise ArchlensError("nothing to report", hint="name at least one network, e.g. googlenet alexnet vgg16")
     step = progress or (lambda _name: None)
     given = network_limits(**(limits or {}))
+    check_engine(engine)
+    options = TargetOptions(input_shape=input_shape, train=train)
     sections = []
     for target in targets:
         step(f"profile {target}")
-        spec = spec_of(target)
-        # as in compare: ``input_shape`` is for module targets; specs keep their own input
-        result = profile(spec if spec is not None else target, train=train, engine=engine,
-                         input_shape=None if spec is not None else input_shape)
+        resolved = resolve(target, options)
+        spec = resolved.spec if isinstance(resolved, SpecTarget) else None
+        result = profile_target(resolved, engine=engine)
         budget_limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
         table1 = None
         if spec is not None and spec.name == PAPER_NETWORK:
@@ -92,6 +95,7 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
         sections.append(NetworkSection(
             target=str(target),
             profile=result,
+            spec=spec,
             details=spec_details(spec) if spec is not None else {},
             description=spec.description if spec is not None else "",
             table1=table1,
@@ -104,11 +108,11 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
         step("compare")
         comparison = Comparison(tuple(NetworkFigures.from_profile(s.profile) for s in sections), train=train)
     with_modules = [s for s in sections if any(g.kind == "inception" for g in s.profile.groups)]
-    if with_modules and spec_of(with_modules[0].target) is not None:
+    if with_modules and with_modules[0].spec is not None:
         from archlens.analysis.inception import inception_study
 
         step("inception study")
-        inception = inception_study(with_modules[0].target)
+        inception = inception_study(with_modules[0].spec)
     if any(s.profile.name == PAPER_NETWORK for s in sections):
         from archlens.analysis.claims import paper_claims
 

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError, did_you_mean
-from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
+from archlens.spec.schema import BlockBudget, Budget
 from archlens.units import parse_quantity
 
 # The quantities a limit can hold, in report order. Blocks have no depth limit.
@@ -248,24 +247,10 @@ def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:
     return BudgetReport(network=profile.name, checks=tuple(checks))
 
 
-def spec_of(target: Any) -> NetworkSpec | None:
-    """The spec behind a target, or None for a target that is not a spec (a module)."""
-    from archlens.spec import load_spec
-
-    if isinstance(target, (NetworkSpec, dict)):
-        return load_spec(target)
-    if isinstance(target, (str, os.PathLike)):
-        text = os.fspath(target)
-        if ":" in text and not os.path.exists(text):
-            return None  # pkg.module:callable, profiled by the torch engine
-        return load_spec(target)
-    return None
-
-
 def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
           max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
           max_depth: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
-          train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None,
+          train: bool = False, batch: int | None = None, dtype: str = "float32", engine: str | None = None,
           input_shape: tuple[int, ...] | None = None) -> BudgetReport:
     """Hold ``target`` (a built-in name, spec file, spec, or module) to a budget.
 
@@ -277,23 +262,24 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     Limits take exact integers or quantities (``"7M"``, ``"1.5G"``, ``"64MiB"``). The spec's
     ``budget:`` section applies too; an argument replaces the spec's limit on the same quantity.
     With no limit at all this is an :class:`~archlens.errors.ArchlensError`. ``input_shape``
-    (N, C, H, W) is what a module target needs (for a spec it replaces the spec's input).
+    (N, C, H, W) replaces a spec's input and is what a module target runs on (as in :func:`archlens.profile`).
     """
-    from archlens.profiler import profile
+    from archlens.profiler import check_engine, profile_target
+    from archlens.targets import SpecTarget, TargetOptions, resolve
 
-    spec = spec_of(target)
+    check_engine(engine)
+    resolved = resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train))
+    spec = resolved.spec if isinstance(resolved, SpecTarget) else None
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                            max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
     if not limits:
-        name = spec.name if spec is not None else str(target)
+        name = spec.name if spec is not None else resolved.label or str(target)
         raise ArchlensError(
             f"no budget for {name}",
             hint="give a limit (--max-params 7M, --max-macs 1.5G, ...) or add a budget: section to the spec",
         )
-    result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype,
-                     input_shape=input_shape)
-    return evaluate(result, limits)
+    return evaluate(profile_target(resolved, engine=engine, dtype=dtype), limits)
 
 
 def parse_block_option(text: str) -> dict[str, str]:

@@ -117,29 +117,25 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
-def comparison(targets: Iterable[Any], *, train: bool = False, batch: int = 1, dtype: str = "float32",
+def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None = None, dtype: str = "float32",
                engine: str | None = None, input_shape: tuple[int, ...] | None = None) -> Comparison:
     """Profile every target (built-in name, spec file, spec, module) and put them side by side.
 
-    ``input_shape`` (N, C, H, W) is for module targets; specs keep their own input.
+    ``input_shape`` (N, C, H, W) replaces every spec's input and is what a module target runs on,
+    as in :func:`archlens.profile`: every network is compared on the same input.
     """
-    from archlens.analysis.budget import spec_of
     from archlens.profiler import profile
 
     targets = list(targets)
     if not targets:
         raise ArchlensError("nothing to compare", hint="name at least one network, e.g. googlenet alexnet vgg16")
-    networks = []
-    for target in targets:
-        spec = spec_of(target)
-        result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype,
-                         input_shape=None if spec is not None else input_shape)
-        networks.append(NetworkFigures.from_profile(result))
+    networks = [NetworkFigures.from_profile(profile(target, engine=engine, batch=batch, train=train, dtype=dtype,
+                                                    input_shape=input_shape)) for target in targets]
     return Comparison(networks=tuple(networks), train=train)
 
 
-def compare(*targets: Any, train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None,
-            input_shape: tuple[int, ...] | None = None):
+def compare(*targets: Any, train: bool = False, batch: int | None = None, dtype: str = "float32",
+            engine: str | None = None, input_shape: tuple[int, ...] | None = None):
     """A pandas DataFrame comparing ``targets``, one row a network, ratios to the first.
 
     >>> import archlens

@@ -34,7 +34,6 @@ from archlens.analysis.budget import (
     merge_limits,
     network_limits,
     spec_limits,
-    spec_of,
 )
 from archlens.errors import ArchlensError, BudgetExceeded, ShapeError
 from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
@@ -228,15 +227,13 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
     :class:`~archlens.errors.BudgetExceeded` (exit code 1) when even the smallest variant is over.
     """
     from archlens.counting.analytic import profile_spec
+    from archlens.targets import resolve_spec
 
     if vary not in VARY:
         raise ArchlensError(f"cannot vary {vary!r}", hint=f"use one of: {', '.join(VARY)}")
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
         raise ArchlensError(f"divisor must be a positive integer, got {divisor!r}")
-    spec = spec_of(target)
-    if spec is None:
-        raise ArchlensError(f"fit needs a spec (a built-in name or a spec file), not {target!r}",
-                            hint="a module has no channel numbers to vary")
+    spec = resolve_spec(target, needed_by="fit", hint="a module has no channel numbers to vary").spec
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                            max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget), given)

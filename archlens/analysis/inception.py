@@ -24,7 +24,6 @@ from typing import Any
 
 from archlens.counting.records import LayerStats, Profile
 from archlens.errors import ArchlensError
-from archlens.spec import load_spec
 from archlens.spec.schema import InputShape, Inception, NetworkSpec
 
 
@@ -223,8 +222,9 @@ def inception_study(target: Any = "googlenet") -> InceptionStudy:
     reduced for the baseline (so ``googlenet-naive`` gives the same study as ``googlenet``).
     """
     from archlens.counting.analytic import profile_spec
+    from archlens.targets import resolve_spec
 
-    spec = reduced_variant(load_spec(target))
+    spec = reduced_variant(resolve_spec(target, needed_by="the Inception study").spec)
     # unnamed layers are called <type>_<position>, as expansion names them
     modules = [layer if layer.name else layer.model_copy(update={"name": f"{layer.type}_{index}"})
                for index, layer in enumerate(spec.layers) if isinstance(layer, Inception)]

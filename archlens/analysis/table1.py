@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError
-from archlens.spec import NetworkSpec, load_spec
+from archlens.spec import NetworkSpec
 
 K = 1024  # the paper's K for parameters
 M = 10**6  # the paper's M for ops
@@ -163,8 +163,9 @@ def reproduce_table1(spec: "NetworkSpec | str" = "googlenet") -> Table1:
     'match'
     """
     from archlens.counting.analytic import profile_spec
+    from archlens.targets import resolve_spec
 
-    spec = load_spec(spec)
+    spec = resolve_spec(spec, needed_by="Table 1").spec
     profile = profile_spec(spec)
     blocks = {row.name: row for row in profile.rollup(1)}
     missing = sorted({name for paper in TABLE1 for name in paper.layers} - set(blocks))

@@ -326,16 +326,15 @@ def graph_targets(targets: Sequence[Any], *, depth: int | None = None, color: st
     >>> [g.title for g in graph_targets(["googlenet", "googlenet-naive"], block="inception_3a")]
     ['googlenet · inception_3a', 'googlenet-naive · inception_3a']
     """
-    from archlens.profiler import profile
+    from archlens.profiler import check_engine, profile_target
+    from archlens.targets import SpecTarget, TargetOptions, resolve
 
-    from archlens.analysis.budget import spec_of
-
+    check_engine(engine)
     graphs = []
     for target in targets:
-        spec = spec_of(target)
-        # as in compare: ``input_shape`` is for module targets; specs keep their own input
-        result = profile(spec if spec is not None else target, train=train, engine=engine,
-                         input_shape=None if spec is not None else input_shape)
+        resolved = resolve(target, TargetOptions(input_shape=input_shape, train=train))
+        spec = resolved.spec if isinstance(resolved, SpecTarget) else None
+        result = profile_target(resolved, engine=engine)
         details = spec_details(spec) if spec is not None else {}
         graphs.append(build_graph(result, depth=depth, color=color, block=block, details=details))
     return graphs

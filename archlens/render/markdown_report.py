@@ -166,10 +166,8 @@ def _module_figure(report: Report, module: str) -> bytes | None:
     from archlens.analysis.inception import naive_variant, reduced_variant
     from archlens.counting.analytic import profile_spec
     from archlens.render.graph import GraphvizMissing, build_graph, render, spec_details, to_dot
-    from archlens.spec import load_spec
-
     source = next(s for s in report.networks if any(g.kind == "inception" for g in s.profile.groups))
-    reduced = reduced_variant(load_spec(source.target))
+    reduced = reduced_variant(source.spec)
     naive = naive_variant(reduced)
     graphs = [build_graph(profile_spec(spec), block=module, details=spec_details(spec)) for spec in (reduced, naive)]
     try:
