@@ -167,31 +167,15 @@ def profile_command(
 def render_table1(target: str, format: ProfileFormat) -> str:
     """The Table 1 reproduction of ``target`` in ``format``."""
     from archlens.analysis.table1 import reproduce_table1
-    from archlens.render import paper
 
-    table = reproduce_table1(target)
-    renderers = {
-        ProfileFormat.table: paper.render_table1_text,
-        ProfileFormat.markdown: paper.render_table1_markdown,
-        ProfileFormat.csv: paper.render_table1_csv,
-        ProfileFormat.json: paper.render_table1_json,
-    }
-    return renderers[format](table)
+    return reproduce_table1(target).render(format.value)
 
 
 def render_profile(result, format: ProfileFormat, depth: Optional[int]) -> str:
     """Render a profile in ``format``; ``depth`` None means the format's default, 0 every layer."""
-    from archlens.render import text
-
     human = format in (ProfileFormat.table, ProfileFormat.markdown)
     chosen = (1 if human else None) if depth is None else (None if depth == 0 else depth)
-    if format is ProfileFormat.table:
-        return text.render_table(result, chosen)
-    if format is ProfileFormat.markdown:
-        return text.render_markdown(result, chosen)
-    if format is ProfileFormat.csv:
-        return text.render_csv(result, chosen)
-    return result.to_json(chosen)
+    return result.render(format.value, depth=chosen)
 
 
 class GraphFormat(str, enum.Enum):
@@ -255,11 +239,6 @@ def graph_format_of(output: Path) -> str:
 # ---------------------------------------------------------------- analyses: compare, inception, claims, check, fit
 
 
-def _analysis_renderer(format: ProfileFormat, table, markdown, csv, json):
-    return {ProfileFormat.table: table, ProfileFormat.markdown: markdown, ProfileFormat.csv: csv,
-            ProfileFormat.json: json}[format]
-
-
 EngineOpt = Annotated[Optional[str], typer.Option("--engine", "-e", help="As for profile: analytic (specs, "
                                                                            "default), torch, fvcore.")]
 
@@ -276,11 +255,9 @@ def compare_command(
     """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
     format = text_format(format, output)
     from archlens.analysis.compare import comparison
-    from archlens.render import analysis_text as render
 
     result = comparison(targets, train=train, engine=engine, input_shape=parse_shape(input_shape))
-    emit(_analysis_renderer(format, render.comparison_table, render.comparison_markdown, render.comparison_csv,
-                            lambda r: r.to_json())(result), output)
+    emit(result.render(format.value), output)
 
 
 class StudyPart(str, enum.Enum):
@@ -301,14 +278,10 @@ def inception_command(
     """Naive vs reduced Inception modules: each module on the same input, then the whole-network cascade."""
     format = text_format(format, output)
     from archlens.analysis.inception import inception_study
-    from archlens.render import analysis_text as render
 
     study = inception_study(target)
     chosen = (part or (StudyPart.modules if format is ProfileFormat.csv else StudyPart.all)).value
-    if format is ProfileFormat.csv and chosen == "all":
-        raise ArchlensError("CSV holds one table", hint="use --part modules or --part cascade")
-    emit(_analysis_renderer(format, lambda s: render.study_table(s, chosen), lambda s: render.study_markdown(s, chosen),
-                            lambda s: render.study_csv(s, chosen), lambda s: s.to_json())(study), output)
+    emit(study.render(format.value, **({} if format is ProfileFormat.json else {"part": chosen})), output)
 
 
 @app.command("claims")
@@ -319,10 +292,8 @@ def claims_command(
     """The GoogLeNet paper's quantitative claims, each with the measured figure and a verdict."""
     format = text_format(format, output)
     from archlens.analysis.claims import paper_claims
-    from archlens.render import analysis_text as render
 
-    emit(_analysis_renderer(format, render.claims_table, render.claims_markdown, render.claims_csv,
-                            lambda r: r.to_json())(paper_claims()), output)
+    emit(paper_claims().render(format.value), output)
 
 
 MaxParamsOpt = Annotated[Optional[str], typer.Option("--max-params", help="At most this many parameters (7M).")]
@@ -356,14 +327,12 @@ def check_command(
     """Hold a network to a budget (options and the spec's budget: section). Exit 0 within, 1 over, 2 bad input."""
     format = text_format(format, output)
     from archlens.analysis.budget import check, parse_block_option
-    from archlens.render import analysis_text as render
 
     report = check(target, max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                    max_activations=max_activations, max_depth=max_depth,
                    blocks=[parse_block_option(item) for item in block or ()], train=train, batch=batch, dtype=dtype,
                    engine=engine, input_shape=parse_shape(input_shape))
-    emit(_analysis_renderer(format, render.budget_text, render.budget_markdown, render.budget_csv,
-                            lambda r: r.to_json())(report), output)
+    emit(report.render(format.value), output)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -399,14 +368,17 @@ def fit_command(
     """Find the widest (or largest-input) variant within budget and write its spec. Exit 1 if none fits."""
     from archlens.analysis.budget import parse_block_option
     from archlens.analysis.fit import fit
-    from archlens.render import analysis_text as render
 
     result = fit(target, vary=vary.value, max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                  max_activations=max_activations, max_depth=max_depth,
                  blocks=[parse_block_option(item) for item in block or ()], divisor=divisor, train=train)
-    for line in render.fit_summary(result):
+    summary = [str(line) for line in result.summary()]
+    for line in summary:
         typer.echo(line, err=True)
-    emit(render.fit_yaml(result) if format is FitFormat.yaml else result.to_json(), output)
+    if format is FitFormat.json:
+        emit(result.to_json(), output)
+    else:  # the spec, headed by comment lines saying how it was found
+        emit("".join(f"# {line.strip()}\n" for line in summary) + result.to_yaml(), output)
 
 
 class ReportFormat(str, enum.Enum):

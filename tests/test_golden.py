@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import archlens
 from archlens.cli import main
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -64,5 +65,19 @@ def test_output_matches_its_golden_file(capsys, regen_golden, stem, fmt, args, c
 
 
 def test_every_golden_file_has_a_case():
-    made = {f"{stem}.{EXTENSIONS[fmt]}" for stem, fmt, _, _ in CASES} | {"fit.stderr.txt"}
+    made = {f"{stem}.{EXTENSIONS[fmt]}" for stem, fmt, _, _ in CASES} | {"fit.stderr.txt", *HTML_CASES}
     assert sorted(path.name for path in GOLDEN.iterdir()) == sorted(made)
+
+
+HTML_CASES = {
+    "profile-googlenet.html": lambda: archlens.profile("googlenet"),
+    "profile-paper.html": lambda: archlens.reproduce_table1(),
+    "check-fail.html": lambda: archlens.check("googlenet", max_macs="1.5G", blocks=[{"match": "inception_*",
+                                                                                     "max_macs": "200M"}]),
+}
+
+
+@pytest.mark.parametrize("name", HTML_CASES)
+def test_notebook_html_matches_its_golden_file(regen_golden, name):
+    """The HTML format (a notebook's display of a result; the report's Table 1), one line a fragment."""
+    check_golden(name, HTML_CASES[name]()._repr_html_() + "\n", regen_golden)

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 
 from archlens.counting.records import LayerStats, Profile, total_of
 from archlens.errors import ArchlensError, did_you_mean
-from archlens.render.text import shape_text
+from archlens.render.cells import shape_text
 from archlens.units import format_count
 
 FORMATS = ("svg", "png", "pdf", "dot")

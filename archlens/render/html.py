@@ -11,7 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable
 
-from archlens.render.text import shape_text
+from archlens.counting.records import TOP
+from archlens.render.cells import shape_text
 from archlens.report import NetworkSection, Report
 from archlens.units import format_bytes, format_count, format_int, format_ratio
 
@@ -92,6 +93,8 @@ def anchor(name: str) -> str:
 
 def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: bool) -> dict[str, Any]:
     """What the template needs for one network: cards, charts, graphs, tables."""
+    from markupsafe import Markup
+
     from archlens.render import charts as C
 
     profile = section.profile
@@ -115,23 +118,20 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
         "unsupported": profile.unsupported,
     }
     if section.table1 is not None:
-        from archlens.render import paper
-
-        view["table1"] = {"header": paper.HEADER, "align": paper.ALIGN, "rows": paper.rows(section.table1),
-                          "notes": paper.notes(section.table1), "units": paper.UNITS_NOTE,
-                          "network": section.table1.network}
+        view["table1"] = Markup(section.table1.render("html"))
     return view
 
 
 def render_html(report: Report, *, progress: Callable[[str], None] | None = None) -> str:
     """The report as one self-contained HTML page; ``progress`` is called before each network is drawn."""
+    from archlens import conventions
     from archlens.render import charts as C
-    from archlens.render.text import CONVENTIONS
 
     charts = _Charts()
     context: dict[str, Any] = {
         "report": report,
-        "conventions": CONVENTIONS,
+        "conventions": conventions.PROFILE,
+        "top": TOP,
         "comparison": None,
         "inception": None,
         "claims": report.claims,

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 import archlens
 from archlens.counting.analytic import profile_spec
 from archlens.errors import ArchlensError, SpecError
-from archlens.render import text
 from archlens.render.graph import build_graph, to_dot
 from archlens.spec import dump_yaml, expand, load_spec
 
@@ -68,9 +67,9 @@ def test_every_output_renders_and_show_round_trips(data):
     spec = load_spec(data)
     first = profile_spec(spec, train=True)
     assert json.loads(first.to_json())["totals"]["macs"] == first.totals.macs
-    assert len(text.render_csv(first, None).splitlines()) == len(first.layers) + 1
-    assert f"**{first.totals.macs:,}**" in text.render_markdown(first, 1)
-    assert f"{first.totals.params:,}" in text.render_table(first, 1)
+    assert len(first.render("csv").splitlines()) == len(first.layers) + 1
+    assert f"**{first.totals.macs:,}**" in first.render("markdown", depth=1)
+    assert f"{first.totals.params:,}" in first.render("table", depth=1)
     for depth in (None, 1):
         assert to_dot([build_graph(first, depth=depth)]).startswith("digraph")
     shown = dump_yaml(expand(spec))
