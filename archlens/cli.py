@@ -208,11 +208,12 @@ def graph_command(
 ) -> None:
     """Draw a network with graphviz: layers with kind, output shape, params and MACs; blocks as clusters."""
     from archlens.render import graph
+    from archlens.report import profile_targets
 
     fmt = format.value if format is not None else graph_format_of(output)
-    drawn = graph.graph_targets(targets, depth=depth or None, color=color.value, block=block, train=train, engine=engine,
-                                input_shape=parse_shape(input_shape))
-    dot_text = graph.to_dot(drawn)
+    profiled = profile_targets(targets, train=train, engine=engine, input_shape=parse_shape(input_shape))
+    dot_text = graph.to_dot([graph.graph_of(item.profile, item.spec, depth=depth or None, color=color.value,
+                                            block=block) for item in profiled])
     try:
         data = graph.render(dot_text, fmt)
     except graph.GraphvizMissing:

@@ -77,9 +77,9 @@ def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
     """The network's graph as inline SVG markup, or a note saying why it is missing."""
     from markupsafe import Markup
 
-    from archlens.render.graph import GraphvizMissing, build_graph, render, svg_for_html, to_dot
+    from archlens.render.graph import GraphvizMissing, graph_of, render, svg_for_html, to_dot
 
-    dot_text = to_dot([build_graph(section.profile, depth=depth, details=section.details)])
+    dot_text = to_dot([graph_of(section.profile, section.spec, depth=depth)])
     try:
         return {"svg": Markup(svg_for_html(render(dot_text, "svg"))), "note": ""}
     except GraphvizMissing as missing:

@@ -55,7 +55,7 @@ def _cards(section: NetworkSection) -> str:
 def render_markdown_report(report: Report, name: str = "report.md", *,
                            progress: Callable[[str], None] | None = None) -> dict[str, str | bytes]:
     """Every file of the report: ``{name: markdown, "<stem>/<image>.svg": svg, ...}``."""
-    from archlens.render.graph import build_graph
+    from archlens.render.graph import graph_of
 
     step = progress or (lambda _name: None)
     stem = name[:-3] if name.endswith(".md") else name
@@ -136,8 +136,8 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
                                          [row.name for row in blocks], [("MACs", PALETTE[0], [r.macs for r in blocks])],
                                          note=f"{format_int(profile.totals.macs)} MACs in all")
             parts.append("\n" + image(f"{slug}-macs.svg", chart, f"{profile.name}: MACs by block"))
-        top_graph = build_graph(profile, depth=1, details=section.details)
-        full_graph = build_graph(profile, details=section.details)
+        top_graph = graph_of(profile, section.spec, depth=1)
+        full_graph = graph_of(profile, section.spec)
         top = _graph_file(top_graph)
         parts.append(f"\n{image(f'{slug}-graph.svg', top, f'{profile.name}: graph of the top-level blocks')}")
         full = _graph_file(full_graph) if len(full_graph.nodes) > len(top_graph.nodes) else None
@@ -164,13 +164,9 @@ def _demote(markdown: str) -> str:
 
 def _module_figure(report: Report, module: str) -> bytes | None:
     """graphviz SVG of one Inception module, reduced and naive side by side."""
-    from archlens.analysis.inception import naive_variant, reduced_variant
-    from archlens.counting.analytic import profile_spec
-    from archlens.render.graph import GraphvizMissing, build_graph, render, spec_details, to_dot
-    source = next(s for s in report.networks if any(g.kind == "inception" for g in s.profile.groups))
-    reduced = reduced_variant(source.spec)
-    naive = naive_variant(reduced)
-    graphs = [build_graph(profile_spec(spec), block=module, details=spec_details(spec)) for spec in (reduced, naive)]
+    from archlens.render.graph import GraphvizMissing, graph_of, render, to_dot
+
+    graphs = [graph_of(variant.profile, variant.spec, block=module) for variant in report.module_variants]
     try:
         return render(to_dot(graphs), "svg")
     except GraphvizMissing:
