@@ -34,9 +34,16 @@ def environment():
     )
     env.filters.update(
         int=format_int, count=format_count, bytes=format_bytes, ratio=_ratio, shape=shape_text, pct=_pct,
-        number=_number,
+        number=_number, html=_html_fragment,
     )
     return env
+
+
+def _html_fragment(result: Any) -> Any:
+    """A result's tables as HTML (the renderer escapes every string), for ``{{ budget|html }}``."""
+    from markupsafe import Markup
+
+    return Markup(result.render("html"))
 
 
 def _ratio(value: float | None) -> str:
@@ -93,8 +100,6 @@ def anchor(name: str) -> str:
 
 def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: bool) -> dict[str, Any]:
     """What the template needs for one network: cards, charts, graphs, tables."""
-    from markupsafe import Markup
-
     from archlens.render import charts as C
 
     profile = section.profile
@@ -118,7 +123,7 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
         "unsupported": profile.unsupported,
     }
     if section.table1 is not None:
-        view["table1"] = Markup(section.table1.render("html"))
+        view["table1"] = section.table1
     return view
 
 
