@@ -30,6 +30,7 @@ _EXPORTS = {
     "comparison": ("archlens.analysis.compare", "comparison"),
     "inception_study": ("archlens.analysis.inception", "inception_study"),
     "paper_claims": ("archlens.analysis.claims", "paper_claims"),
+    "reproduce_table1": ("archlens.analysis.table1", "reproduce_table1"),
     "check": ("archlens.analysis.budget", "check"),
     "fit": ("archlens.analysis.fit", "fit"),
     "ArchlensError": ("archlens.errors", "ArchlensError"),
@@ -56,3 +57,8 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+# Every result draws itself through the renderers registered in archlens.tables: loading them here,
+# at the top, lets data modules show in a terminal or a notebook without importing a renderer.
+import archlens.render.formats  # noqa: E402,F401  (small: no rich, torch or pandas until used)

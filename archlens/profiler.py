@@ -7,14 +7,16 @@ import os
 from typing import Any
 
 from archlens.counting.records import Profile
-from archlens.errors import ArchlensError, ShapeError, TargetError
-from archlens.spec import NetworkSpec, is_spec_path, load_spec
+from archlens.errors import ArchlensError, ShapeError
+from archlens.spec import NetworkSpec
+from archlens.targets import ModuleTarget, SpecTarget, Target, TargetOptions, resolve
 
 ENGINES = ("analytic", "torch", "fvcore")
 
 
-def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str | None = None, batch: int = 1,
-            train: bool = False, dtype: str = "float32", input_shape: tuple[int, ...] | None = None) -> Profile:
+def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str | None = None,
+            batch: int | None = None, train: bool = False, dtype: str = "float32",
+            input_shape: tuple[int, ...] | None = None) -> Profile:
     """Profile a built-in network, a spec file, a spec, a module, a factory, or ``pkg.module:callable``.
 
     >>> import archlens
@@ -24,81 +26,63 @@ def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str
     ``engine``: ``analytic`` (the default for specs: shape inference, no torch import), ``torch``
     (the default for modules: runs on the meta device and counts the real ops; a spec is built on
     meta first), or ``fvcore`` (fvcore's figures in the same records; needs real CPU weights).
-    A module, a factory or a ``pkg.module:callable`` needs ``input_shape=(N, C, H, W)``.
+    ``input_shape=(N, C, H, W)`` replaces a spec's input and is what a module, a factory or a
+    ``pkg.module:callable`` runs on (:func:`archlens.targets.resolve` says what each option means).
     """
+    check_engine(engine)
+    return profile_target(resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train)),
+                          engine=engine, dtype=dtype)
+
+
+def check_engine(engine: str | None) -> None:
+    """An unknown engine name is an error before anything is loaded."""
     if engine is not None and engine not in ENGINES:
         raise ArchlensError(f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}")
-    module_target, label = _module_target(target)
-    if module_target is not None:
-        return _profile_module(module_target, label, engine or "torch", train, dtype, input_shape)
-    spec = load_spec(target)
-    if input_shape is not None:
-        spec = with_input_shape(spec, input_shape)
-        batch = input_shape[0]
+
+
+def profile_target(target: Target, *, engine: str | None = None, dtype: str = "float32") -> Profile:
+    """Profile a resolved target with ``engine`` (default: analytic for specs, torch for modules)."""
+    check_engine(engine)
+    if isinstance(target, ModuleTarget):
+        return _profile_module(target, engine or "torch", dtype)
     try:
-        return _profile_spec(spec, engine or "analytic", batch, train, dtype)
+        return _profile_spec(target, engine or "analytic", dtype)
     except ShapeError as error:  # name the file as `archlens validate` does: "spec.yaml: conv3: ..."
-        if isinstance(target, (str, os.PathLike)) and is_spec_path(target):
-            raise error.within(str(target)) from None
+        if target.source is not None:
+            raise error.within(target.source) from None
         raise
 
 
-def _profile_spec(spec: NetworkSpec, engine: str, batch: int, train: bool, dtype: str) -> Profile:
+def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
+    spec, train = target.spec, target.train
     if engine == "analytic":
         from archlens.counting.analytic import profile_spec
 
-        return profile_spec(spec, batch=batch, dtype=dtype, train=train)
-    shape = (batch, spec.input.channels, spec.input.height, spec.input.width)
+        return profile_spec(spec, batch=target.batch, dtype=dtype, train=train)
     if engine == "torch":
         from archlens.builder import build
         from archlens.counting.torch_engine import profile_module
 
         # the analytic engine checks the spec's shapes first (inside build), naming any bad layer
-        result = profile_module(build(spec, device="meta", train=train), shape, train=train, dtype=dtype,
-                                name=spec.name)
+        result = profile_module(build(spec, device="meta", train=train), target.input_shape, train=train,
+                                dtype=dtype, name=spec.name)
     else:
         from archlens.counting.fvcore_engine import build_for_fvcore, profile_module_fvcore
 
-        result = profile_module_fvcore(build_for_fvcore(spec, train=train), shape, train=train, dtype=dtype,
-                                       name=spec.name)
+        result = profile_module_fvcore(build_for_fvcore(spec, train=train), target.input_shape, train=train,
+                                       dtype=dtype, name=spec.name)
     metadata = spec.metadata.model_dump(mode="json", exclude_none=True) if spec.metadata else None
     return dataclasses.replace(result, metadata=metadata)
 
 
-def _module_target(target: Any) -> tuple[Any, str | None]:
-    """``(module or factory, label)`` when ``target`` is one (or names one as ``pkg.module:attr``), else None."""
-    if isinstance(target, str):
-        from archlens.targets import is_module_target, load_target
-
-        return (load_target(target), target) if is_module_target(target) else (None, None)
-    if isinstance(target, (os.PathLike, dict, NetworkSpec)):
-        return None, None
-    if callable(target):  # an nn.Module instance is callable too
-        return target, None
-    return None, None
-
-
-def _profile_module(target: Any, label: str | None, engine: str, train: bool, dtype: str,
-                    input_shape: tuple[int, ...] | None) -> Profile:
-    from archlens.targets import NEEDS_SHAPE
-
-    if input_shape is None:
-        raise TargetError(NEEDS_SHAPE, hint="from Python, pass input_shape=(1, 3, 224, 224)")
+def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:
     if engine == "analytic":
         raise ArchlensError("the analytic engine reads specs, not modules", hint="use --engine torch (or fvcore)")
     if engine == "fvcore":
         from archlens.counting.fvcore_engine import profile_module_fvcore
 
-        return profile_module_fvcore(target, input_shape, train=train, dtype=dtype, name=label)
+        return profile_module_fvcore(target.module, target.input_shape, train=target.train, dtype=dtype,
+                                     name=target.label)
     from archlens.counting.torch_engine import profile_module
 
-    return profile_module(target, input_shape, train=train, dtype=dtype, name=label)
-
-
-def with_input_shape(spec: NetworkSpec, shape: tuple[int, ...]) -> NetworkSpec:
-    """``spec`` with its input replaced by ``(N, C, H, W)`` (N is the batch, not part of the spec)."""
-    if len(shape) != 4:
-        raise ArchlensError(f"an input shape for a spec is N,C,H,W; got {','.join(map(str, shape))}")
-    _, channels, height, width = shape
-    return spec.model_copy(update={"input": spec.input.model_copy(update={
-        "channels": channels, "height": height, "width": width})})
+    return profile_module(target.module, target.input_shape, train=target.train, dtype=dtype, name=target.label)

@@ -1,10 +1,11 @@
-"""Reports: everything a report shows about one or several networks, gathered as data.
+"""Reports: everything a report or a drawing shows about one or several networks, gathered as data.
 
 :func:`build_report` profiles each target and collects the analyses that apply: the comparison
 (several networks), the Inception study (a network with Inception modules), the GoogLeNet paper's
 Table 1 and claims (when ``googlenet`` is among the targets) and budget checks (limits given, or
-in the specs). Rendering is separate: :mod:`archlens.render.html` and
-:mod:`archlens.render.markdown_report` turn a :class:`Report` into pages.
+in the specs). :func:`profile_targets` profiles what ``archlens graph`` draws. Rendering is
+separate, and never profiles: :mod:`archlens.render.html` and :mod:`archlens.render.markdown_report`
+turn a :class:`Report` into pages, :mod:`archlens.render.graph` a profile into a graph.
 
 >>> report = build_report(["googlenet", "alexnet"])
 >>> [n.profile.name for n in report.networks], report.comparison.baseline.name
@@ -24,12 +25,21 @@ PAPER_NETWORK = "googlenet"
 
 
 @dataclass(frozen=True)
-class NetworkSection:
-    """One network: its profile, spec notes for graph labels, and the analyses that concern it alone."""
+class Profiled:
+    """A target's profile and the spec it came from (what a graph is drawn from)."""
 
     target: str
     profile: Profile
-    details: dict[str, str]      # layer name -> kernel/stride note (from the spec; empty for a module)
+    spec: Any = None             # archlens.spec.NetworkSpec with the input applied; None for a module
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    """One network: its profile, its spec, and the analyses that concern it alone."""
+
+    target: str
+    profile: Profile
+    spec: Any                    # archlens.spec.NetworkSpec with the input applied; None for a module
     description: str
     table1: Any = None           # archlens.analysis.table1.Table1, for GoogLeNet
     budget: Any = None           # archlens.analysis.budget.BudgetReport, when limits apply
@@ -45,6 +55,7 @@ class Report:
     inception: Any = None        # archlens.analysis.inception.InceptionStudy
     claims: Any = None           # archlens.analysis.claims.ClaimsReport
     train: bool = False
+    module_variants: tuple[Profiled, ...] = ()  # the studied network, reduced and naive, to draw a module
 
     @property
     def single(self) -> bool:
@@ -53,6 +64,26 @@ class Report:
     @property
     def budgets(self) -> list[Any]:
         return [section.budget for section in self.networks if section.budget is not None]
+
+
+def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str | None = None,
+                    input_shape: tuple[int, ...] | None = None) -> list[Profiled]:
+    """Profile each target (as :func:`archlens.profile` does) and keep its spec: what ``archlens graph`` draws.
+
+    >>> [item.profile.input_shape for item in profile_targets(["alexnet", "vgg11"], input_shape=(1, 3, 112, 112))]
+    [(1, 3, 112, 112), (1, 3, 112, 112)]
+    """
+    from archlens.profiler import check_engine, profile_target
+    from archlens.targets import SpecTarget, TargetOptions, resolve
+
+    check_engine(engine)
+    options = TargetOptions(input_shape=input_shape, train=train)
+    profiled = []
+    for target in targets:
+        resolved = resolve(target, options)
+        spec = resolved.spec if isinstance(resolved, SpecTarget) else None
+        profiled.append(Profiled(str(target), profile_target(resolved, engine=engine), spec))
+    return profiled
 
 
 def build_report(targets: Sequence[Any], *, title: str | None = None, train: bool = False,
@@ -64,12 +95,10 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     ``limits`` holds budget limits by keyword (``{"max_macs": "1.5G"}``), applied to every
     network on top of each spec's own ``budget:``. ``progress`` is called with a short step name
     before each step (the CLI draws a progress bar with it); library code never prints.
-    ``engine`` and ``input_shape`` are passed to :func:`archlens.profile` (a module target needs
-    ``input_shape``).
+    ``engine`` and ``input_shape`` mean what they mean for :func:`archlens.profile`: the input
+    shape replaces every spec's input and is what a module target runs on.
     """
-    from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits, spec_of
-    from archlens.profiler import profile
-    from archlens.render.graph import spec_details
+    from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits
 
     targets = list(targets)
     if not targets:
@@ -79,10 +108,8 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     sections = []
     for target in targets:
         step(f"profile {target}")
-        spec = spec_of(target)
-        # as in compare: ``input_shape`` is for module targets; specs keep their own input
-        result = profile(spec if spec is not None else target, train=train, engine=engine,
-                         input_shape=None if spec is not None else input_shape)
+        (profiled,) = profile_targets([target], train=train, engine=engine, input_shape=input_shape)
+        result, spec = profiled.profile, profiled.spec
         budget_limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
         table1 = None
         if spec is not None and spec.name == PAPER_NETWORK:
@@ -92,23 +119,30 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
         sections.append(NetworkSection(
             target=str(target),
             profile=result,
-            details=spec_details(spec) if spec is not None else {},
+            spec=spec,
             description=spec.description if spec is not None else "",
             table1=table1,
             budget=evaluate(result, budget_limits) if budget_limits else None,
         ))
     comparison = inception = claims = None
+    module_variants: tuple[Profiled, ...] = ()
     if len(sections) > 1:
         from archlens.analysis.compare import Comparison, NetworkFigures
 
         step("compare")
         comparison = Comparison(tuple(NetworkFigures.from_profile(s.profile) for s in sections), train=train)
     with_modules = [s for s in sections if any(g.kind == "inception" for g in s.profile.groups)]
-    if with_modules and spec_of(with_modules[0].target) is not None:
+    if with_modules and with_modules[0].spec is not None:
         from archlens.analysis.inception import inception_study
 
+        from archlens.analysis.inception import naive_variant, reduced_variant
+        from archlens.counting.analytic import profile_spec
+
         step("inception study")
-        inception = inception_study(with_modules[0].target)
+        inception = inception_study(with_modules[0].spec)
+        reduced = reduced_variant(with_modules[0].spec)
+        module_variants = tuple(Profiled(spec.name, profile_spec(spec), spec)
+                                for spec in (reduced, naive_variant(reduced)))
     if any(s.profile.name == PAPER_NETWORK for s in sections):
         from archlens.analysis.claims import paper_claims
 
@@ -117,4 +151,4 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     names = [s.profile.name for s in sections]
     default_title = names[0] if len(names) == 1 else " vs ".join(names)
     return Report(title=title or default_title, networks=tuple(sections), comparison=comparison,
-                  inception=inception, claims=claims, train=train)
+                  inception=inception, claims=claims, train=train, module_variants=module_variants)

@@ -15,7 +15,9 @@ Three studies, each tool measured in its own fresh process (``tools.py``):
 
 Writes ``benchmarks/results.json`` and the README's table between ``<!-- bench:start -->`` and
 ``<!-- bench:end -->``. ``--quick`` (CI) runs few repeats on small sizes and writes only its JSON
-(``benchmarks/results-quick.json``), leaving the README alone. Numbers are never asserted.
+(``benchmarks/results-quick.json``), leaving the README alone. ``--smoke`` (the test suite) runs only the
+peers on the smallest networks once each and the analytic engine on one scale spec: every stage's code
+but the side-by-side and startup timings, in seconds. Numbers are never asserted.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ QUICK = {
     "paired_rounds": 2,
     "paired_networks": 1,
 }
+SMOKE = {**QUICK, "repeats": 1, "scale_tools": ["archlens_analytic"], "startup_runs": 0, "paired_networks": 0}
 
 
 # --- running children ---
@@ -225,7 +228,7 @@ def startup_commands() -> dict[str, list[str]]:
 def startup_study(runs: int, warm_up: bool) -> dict:
     """Wall time of fresh processes, after one untimed run of each (warm file cache, cold interpreter)."""
     out = {}
-    for label, command in startup_commands().items():
+    for label, command in startup_commands().items() if runs else ():
         if warm_up:
             subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
         times = []
@@ -394,6 +397,8 @@ def render(data: dict) -> str:
                 cells.append(f"{ms(result['median_s'])}, {mb(result['peak_rss_bytes'])}")
         lines.append(f"| `{row['spec'].removeprefix('scale/')}` | {row['params'] / 1e9:.1f} B | {row['layers']} | "
                      f"{' | '.join(cells)} | {mb(row['weights_bytes_float32'])} |")
+    if not data["startup"]:
+        return "\n".join(lines)
     runs = next(iter(data["startup"].values()))["runs"]
     warm = ", after one untimed run of each" if data["mode"] == "full" else ""
     lines += ["", f"**Startup** (wall time of a fresh process, median of {runs}{warm}; the peer script imports "
@@ -416,8 +421,10 @@ def write_readme(block: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats, small sizes; JSON only (CI)")
+    parser.add_argument("--smoke", action="store_true", help="the smallest run through every study but the "
+                                                             "timing ones (the test suite); JSON only")
     parser.add_argument("--json", type=Path, help="where the JSON goes (default benchmarks/results.json, "
-                                                  "or results-quick.json with --quick)")
+                                                  "or results-quick.json, results-smoke.json)")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's table")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="measure nothing: rewrite the README's table from an earlier full run's JSON")
@@ -427,24 +434,26 @@ def main(argv: list[str] | None = None) -> int:
         data["targets"] = targets(data["peers"], data["paired"], data["scale"], data["startup"])
         write_readme(render(data))
         return 0
-    config = QUICK if args.quick else FULL
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    short = mode != "full"
+    config = {"smoke": SMOKE, "quick": QUICK, "full": FULL}[mode]
     data = {
         "generated": time.strftime("%Y-%m-%d", time.gmtime()),
-        "mode": "quick" if args.quick else "full",
+        "mode": mode,
         "machine": machine(),
         "tools": {tool.key: {"label": tool.label, "call": tool.call, "device": tool.device, "unit": tool.unit}
                   for tool in TOOLS},
-        "peers": peers_study(config, args.quick),
+        "peers": peers_study(config, short),
         "paired": paired_study(config),
-        "scale": scale_study(config, args.quick),
-        "startup": startup_study(config["startup_runs"], warm_up=not args.quick),
+        "scale": scale_study(config, short),
+        "startup": startup_study(config["startup_runs"], warm_up=not short),
     }
     data["targets"] = targets(data["peers"], data["paired"], data["scale"], data["startup"])
     data["machine"]["load_average_1min_at_end"] = os.getloadavg()[0]
-    out = args.json or HERE / ("results-quick.json" if args.quick else "results.json")
+    out = args.json or HERE / ("results.json" if mode == "full" else f"results-{mode}.json")
     out.write_text(json.dumps(data, indent=2) + "\n")
     block = render(data)
-    if not args.quick and not args.no_readme:
+    if not short and not args.no_readme:
         write_readme(block)
     print(block)
     return 0

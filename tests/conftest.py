@@ -31,3 +31,14 @@ def require_tool(name: str) -> str:
 def builtin(request) -> str:
     """Each built-in network's name: a new spec file is tested by adding it."""
     return request.param
+
+
+def pytest_addoption(parser):
+    parser.addoption("--regen-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/ from the current outputs instead of comparing with them")
+
+
+@pytest.fixture
+def regen_golden(request) -> bool:
+    """True under ``pytest --regen-golden``: golden tests write their files instead of comparing."""
+    return request.config.getoption("--regen-golden")

@@ -25,20 +25,26 @@ True
 from __future__ import annotations
 
 import fnmatch
-import json
-import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from archlens import conventions
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError, did_you_mean
-from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
+from archlens.spec.schema import BlockBudget, Budget
+from archlens.tables import Column, Result, Table, Text, Value, View
 from archlens.units import parse_quantity
 
 # The quantities a limit can hold, in report order. Blocks have no depth limit.
 QUANTITIES = ("params", "macs", "flops", "activations", "depth")
 BLOCK_QUANTITIES = ("params", "macs", "flops", "activations")
 UNITS = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activations": "bytes", "depth": "layers"}
+LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "activations": "activations", "depth": "depth (layers)"}
+"""How a quantity is named in a table or a sentence."""
+VALUE_UNITS = {"params": "count", "macs": "count", "flops": "count", "activations": "exact_bytes", "depth": "plain"}
+"""How a limit, a measured value or a margin of each quantity is shown (:class:`archlens.tables.Value`)."""
+COLUMNS = (Column("Scope"), Column("Limit on"), Column("Limit", align="right"), Column("Measured", align="right"),
+           Column("Margin", align="right"), Column("Margin %", "signed_share", "right"), Column("Status"))
 
 NETWORK = ""  # the scope of a whole-network limit
 
@@ -84,6 +90,10 @@ class LimitCheck:
         """``margin / limit`` (0.1: 10 % headroom; -0.05: 5 % over); None for a zero limit."""
         return self.margin / self.limit if self.limit else None
 
+    def value(self, number: int) -> Value:
+        """``number`` (the limit, the measured value or the margin) in this limit's unit."""
+        return Value(number, VALUE_UNITS[self.quantity])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "scope": self.block or "network",
@@ -100,7 +110,7 @@ class LimitCheck:
 
 
 @dataclass(frozen=True, repr=False)
-class BudgetReport:
+class BudgetReport(Result):
     """The result of :func:`check`: every limit with its measured value; ``ok`` when all hold.
 
     ``str(report)`` is a readable table; ``repr(report)`` one line naming what is over, so pytest's
@@ -121,27 +131,46 @@ class BudgetReport:
     def __bool__(self) -> bool:  # a report is truthy when within budget
         return self.ok
 
-    def __str__(self) -> str:
-        from archlens.render.analysis_text import budget_text
-
-        return budget_text(self)
-
     def __repr__(self) -> str:
-        from archlens.render.analysis_text import budget_line
+        return str(self.line())
 
-        return budget_line(self)
+    def heading(self) -> Text:
+        """``googlenet: within budget (3 limits)`` or ``googlenet: OVER BUDGET (1 of 3 limits exceeded)``."""
+        if self.ok:
+            count = len(self.checks)
+            return Text("{network}: within budget ({count} limit{s})", network=self.network, count=count,
+                        s="s" if count != 1 else "")
+        return Text("{network}: OVER BUDGET ({over} of {count} limits exceeded)", network=self.network,
+                    over=len(self.failures), count=len(self.checks))
+
+    def line(self) -> Text:
+        """One line: ``googlenet: OVER BUDGET: network MACs 1,582,671,872 > 1,500,000,000 (-5.5 %)``."""
+        if self.ok:
+            return self.heading()
+        parts, values = [], {"network": self.network}
+        for index, item in enumerate(self.failures):
+            parts.append(f"{{scope{index}}} {{label{index}}} {{measured{index}:,}} > {{limit{index}:,}} "
+                         f"({{margin{index}}})")
+            values.update({f"scope{index}": item.block or "network", f"label{index}": LABELS[item.quantity],
+                           f"measured{index}": item.measured, f"limit{index}": item.limit,
+                           f"margin{index}": Value(item.margin_fraction, "signed_share")})
+        return Text("{network}: OVER BUDGET: " + "; ".join(parts), **values)
+
+    def table(self, title: Text | None = None) -> Table:
+        """Every limit: scope, quantity, limit, measured value, margin and status."""
+        rows = tuple((item.block or "network", LABELS[item.quantity], item.value(item.limit), item.value(item.measured),
+                      item.value(item.margin), Value(item.margin_fraction, "signed_share"), "ok" if item.ok else "OVER")
+                     for item in self.checks)
+        return Table(title or self.heading(), COLUMNS, rows)
+
+    def view(self) -> View:
+        return View((self.table(),), legend=conventions.BUDGET)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [item.to_dict() for item in self.checks]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "network": self.network,
-            "ok": self.ok,
-            "conventions": "activations = bytes of all layer outputs summed; depth = layers with parameters "
-                           "on the longest path; flops = 2 x macs",
-            "checks": [item.to_dict() for item in self.checks],
-        }
-
-    def to_json(self, *, indent: int = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+        return {"network": self.network, "ok": self.ok, "checks": self.records()}
 
 
 def measured_value(profile: Profile, quantity: str) -> int:
@@ -248,24 +277,10 @@ def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:
     return BudgetReport(network=profile.name, checks=tuple(checks))
 
 
-def spec_of(target: Any) -> NetworkSpec | None:
-    """The spec behind a target, or None for a target that is not a spec (a module)."""
-    from archlens.spec import load_spec
-
-    if isinstance(target, (NetworkSpec, dict)):
-        return load_spec(target)
-    if isinstance(target, (str, os.PathLike)):
-        text = os.fspath(target)
-        if ":" in text and not os.path.exists(text):
-            return None  # pkg.module:callable, profiled by the torch engine
-        return load_spec(target)
-    return None
-
-
 def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
           max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
           max_depth: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
-          train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None,
+          train: bool = False, batch: int | None = None, dtype: str = "float32", engine: str | None = None,
           input_shape: tuple[int, ...] | None = None) -> BudgetReport:
     """Hold ``target`` (a built-in name, spec file, spec, or module) to a budget.
 
@@ -277,23 +292,24 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     Limits take exact integers or quantities (``"7M"``, ``"1.5G"``, ``"64MiB"``). The spec's
     ``budget:`` section applies too; an argument replaces the spec's limit on the same quantity.
     With no limit at all this is an :class:`~archlens.errors.ArchlensError`. ``input_shape``
-    (N, C, H, W) is what a module target needs (for a spec it replaces the spec's input).
+    (N, C, H, W) replaces a spec's input and is what a module target runs on (as in :func:`archlens.profile`).
     """
-    from archlens.profiler import profile
+    from archlens.profiler import check_engine, profile_target
+    from archlens.targets import SpecTarget, TargetOptions, resolve
 
-    spec = spec_of(target)
+    check_engine(engine)
+    resolved = resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train))
+    spec = resolved.spec if isinstance(resolved, SpecTarget) else None
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                            max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
     if not limits:
-        name = spec.name if spec is not None else str(target)
+        name = spec.name if spec is not None else resolved.label or str(target)
         raise ArchlensError(
             f"no budget for {name}",
             hint="give a limit (--max-params 7M, --max-macs 1.5G, ...) or add a budget: section to the spec",
         )
-    result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype,
-                     input_shape=input_shape)
-    return evaluate(result, limits)
+    return evaluate(profile_target(resolved, engine=engine, dtype=dtype), limits)
 
 
 def parse_block_option(text: str) -> dict[str, str]:

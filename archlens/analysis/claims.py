@@ -12,18 +12,29 @@ explain the gap are listed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from archlens.analysis import paper
 from archlens.analysis.table1 import K as TABLE1_K, TABLE1
 from archlens.counting.records import Profile
-from archlens.units import format_count, format_int
+from archlens.tables import Column, Result, Table, Text, Value, View
 
 TOLERANCE = 0.10  # "about 1.5 billion" holds within 10 %; further off does not hold
 
 HOLDS, HOLDS_WITHIN, DOES_NOT_HOLD = "holds", "holds_within", "does_not_hold"
+
+TITLES = {
+    "params_vs_alexnet": "12 times fewer parameters than AlexNet",
+    "budget_1_5g": "1.5 billion multiply-adds at inference",
+    "depth_22_27": "22 layers with parameters, 27 with pooling",
+    "building_blocks_100": "about 100 building blocks",
+}
+"""Each claim in a few words, for a table row."""
+FIGURE_UNITS = {"x": "times", "MACs": "count"}
+"""How a claim's figures are shown by its unit (any other unit: an exact integer)."""
+COLUMNS = (Column("Claim (Szegedy et al. 2014)"), Column("Paper", align="right"), Column("Measured", align="right"),
+           Column("Verdict"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +59,26 @@ class ClaimCheck:
     unit: str
     verdict: str
     deviation: float
-    explanation: str
+    explanation: Text
     figures: tuple[Figure, ...]
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.key, self.key)
+
+    def verdict_text(self) -> Text:
+        """``holds``, ``holds within 5.5 %``, ``does not hold (-27.4 %)``."""
+        if self.verdict == HOLDS:
+            return Text("holds")
+        if self.verdict == HOLDS_WITHIN:
+            return Text("holds within {percent:.1f} %", percent=100 * abs(self.deviation))
+        return Text("does not hold ({deviation})", deviation=Value(self.deviation, "signed_share"))
+
+    def record(self) -> dict[str, Any]:
+        """One flat record: figures as text (``12``, ``22 / 27``), the rest as in :meth:`to_dict`."""
+        return {"key": self.key, "claimed": " / ".join(map(str, self.claimed)),
+                "measured": " / ".join(str(round(v, 6)) for v in self.measured), "unit": self.unit,
+                "verdict": self.verdict, "deviation": round(self.deviation, 6), "explanation": self.explanation}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,11 +97,23 @@ class ClaimCheck:
 
 
 @dataclass(frozen=True)
-class ClaimsReport:
+class ClaimsReport(Result):
     """All checked claims, in the order of the paper's argument."""
 
     claims: tuple[ClaimCheck, ...]
     tolerance: float = TOLERANCE
+
+    def view(self) -> View:
+        """One row a claim (paper, measured, verdict), each claim's reasoning and the verdict rule under it."""
+        rows = tuple((c.title, Value(c.claimed, FIGURE_UNITS.get(c.unit, "int")),
+                      Value(c.measured, FIGURE_UNITS.get(c.unit, "int")), c.verdict_text()) for c in self.claims)
+        notes = tuple(Text("{title}: {explanation}", title=c.title, explanation=c.explanation) for c in self.claims)
+        rule = Text("Verdicts: holds = equal; holds within N % = within {tolerance:.0f} % of the claim; does not hold "
+                    "= further off (signed deviation = (measured - claimed) / claimed).", tolerance=100 * self.tolerance)
+        return View((Table("The GoogLeNet paper's claims, measured", COLUMNS, rows, notes=(*notes, rule)),))
+
+    def records(self) -> list[dict[str, Any]]:
+        return [claim.record() for claim in self.claims]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,9 +123,6 @@ class ClaimsReport:
                         "deviation = (measured - claimed) / claimed",
             "claims": [claim.to_dict() for claim in self.claims],
         }
-
-    def to_json(self, *, indent: int = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
 
 def verdict(claimed: tuple[int | float, ...], measured: tuple[int | float, ...],
@@ -102,7 +140,7 @@ def verdict(claimed: tuple[int | float, ...], measured: tuple[int | float, ...],
     return (HOLDS_WITHIN if abs(furthest) <= tolerance else DOES_NOT_HOLD), furthest
 
 
-def _claim(key: str, quote: str, section: str, claimed: tuple, measured: tuple, unit: str, explanation: str,
+def _claim(key: str, quote: str, section: str, claimed: tuple, measured: tuple, unit: str, explanation: Text,
            figures: list[Figure], tolerance: float) -> ClaimCheck:
     outcome, deviation = verdict(claimed, measured, tolerance)
     return ClaimCheck(key, quote, section, claimed, measured, unit, outcome, deviation, explanation, tuple(figures))
@@ -125,14 +163,15 @@ def params_claim(p: dict[str, Profile], tolerance: float = TOLERANCE) -> ClaimCh
     classifier = sum(layer.params for layer in p["googlenet"].layers if layer.kind == "linear")
     needed = alex / 12
     measured = alex / google
-    explanation = (
-        f"Counted exactly, AlexNet as published has {alex / google:.2f} times GoogLeNet's parameters "
-        f"({format_int(alex)} / {format_int(google)}; {alex_tv / google:.2f} with torchvision's AlexNet). "
-        f"Table 1's own params column sums to {format_int(table_weights)} weights, which gives "
-        f"{alex / table_weights:.2f}x. 12x is the ratio of the round figures 60 M / 5 M that the authors give in "
-        f"their 2015 follow-up (Rethinking the Inception Architecture); it would need GoogLeNet at "
-        f"{format_int(round(needed))} parameters, and even GoogLeNet without its {format_count(classifier)}-parameter "
-        f"classifier holds {format_int(google - classifier)} ({alex / (google - classifier):.2f}x)."
+    explanation = Text(
+        "Counted exactly, AlexNet as published has {ratio:.2f} times GoogLeNet's parameters ({alex:,} / {google:,}; "
+        "{ratio_tv:.2f} with torchvision's AlexNet). Table 1's own params column sums to {table:,} weights, which "
+        "gives {ratio_table:.2f}x. 12x is the ratio of the round figures 60 M / 5 M that the authors give in their "
+        "2015 follow-up (Rethinking the Inception Architecture); it would need GoogLeNet at {needed:,} parameters, "
+        "and even GoogLeNet without its {classifier}-parameter classifier holds {without:,} ({ratio_without:.2f}x).",
+        ratio=alex / google, alex=alex, google=google, ratio_tv=alex_tv / google, table=table_weights,
+        ratio_table=alex / table_weights, needed=round(needed), classifier=Value(classifier, "short"),
+        without=google - classifier, ratio_without=alex / (google - classifier),
     )
     figures = [
         Figure("alexnet (2012) params", alex, "params"),
@@ -160,13 +199,15 @@ def budget_claim(p: dict[str, Profile], tolerance: float = TOLERANCE) -> ClaimCh
     conv1 = next(row for row in profile.rollup(1) if row.name == "conv1").macs
     printed_conv1 = round(TABLE1[0].ops_m * 10**6)
     claimed = 1_500_000_000
-    explanation = (
-        f"GoogLeNet as published costs {format_int(macs)} MACs, {100 * (macs - claimed) / claimed:.1f} % over "
-        f"1.5 G. Table 1's ops column sums to {format_int(table_ops)}, and the gap of "
-        f"{format_count(macs - table_ops)} is conv1: 7x7x3x64 filters on 112x112 outputs are {format_int(conv1)} "
-        f"MACs where Table 1 prints {TABLE1[0].ops_m:g} M ({format_count(conv1 - printed_conv1)} more); the "
-        f"other rows together differ by {format_count(macs - table_ops - (conv1 - printed_conv1))}. "
-        f"torchvision's variant (3x3 in the \"5x5\" branch) costs {format_int(p['googlenet-torchvision'].totals.macs)}."
+    explanation = Text(
+        "GoogLeNet as published costs {macs:,} MACs, {over:.1f} % over 1.5 G. Table 1's ops column sums to "
+        "{table:,}, and the gap of {gap} is conv1: 7x7x3x64 filters on 112x112 outputs are {conv1:,} MACs where "
+        "Table 1 prints {printed:g} M ({conv1_gap} more); the other rows together differ by {rest}. torchvision's "
+        "variant (3x3 in the \"5x5\" branch) costs {torchvision:,}.",
+        macs=macs, over=100 * (macs - claimed) / claimed, table=table_ops, gap=Value(macs - table_ops, "short"),
+        conv1=conv1, printed=TABLE1[0].ops_m, conv1_gap=Value(conv1 - printed_conv1, "short"),
+        rest=Value(macs - table_ops - (conv1 - printed_conv1), "short"),
+        torchvision=p["googlenet-torchvision"].totals.macs,
     )
     figures = [
         Figure("googlenet MACs", macs, "MACs"),
@@ -184,11 +225,11 @@ def depth_claim(p: dict[str, Profile], tolerance: float = TOLERANCE) -> ClaimChe
     """22 layers with parameters, 27 with pooling."""
     depth = p["googlenet"].depth
     measured = (depth.weighted, depth.with_pooling)
-    explanation = (
-        f"On the longest input-to-output path there are {depth.weighted} layers with parameters (the stem's "
-        f"conv1, 1x1 reduction and conv2, two per Inception module times nine, the classifier) and "
-        f"{depth.with_pooling} counting the 5 pooling layers on that path (4 max pools and the average pool). "
-        "A convolution with its ReLU is one layer."
+    explanation = Text(
+        "On the longest input-to-output path there are {weighted} layers with parameters (the stem's conv1, 1x1 "
+        "reduction and conv2, two per Inception module times nine, the classifier) and {pooling} counting the 5 "
+        "pooling layers on that path (4 max pools and the average pool). A convolution with its ReLU is one layer.",
+        weighted=depth.weighted, pooling=depth.with_pooling,
     )
     figures = [Figure("layers with parameters", depth.weighted, "layers"),
                Figure("layers counting pooling", depth.with_pooling, "layers")]
@@ -215,12 +256,12 @@ def blocks_claim(p: dict[str, Profile], tolerance: float = TOLERANCE) -> ClaimCh
     """"about 100" independent building blocks."""
     train, infer = p["googlenet/train"], p["googlenet"]
     measured = building_blocks(train)
-    explanation = (
-        f"Counting blocks that compute, a convolution or linear layer with its ReLU as one block and flatten "
-        f"not counted, the network as trained (with its two auxiliary classifiers) has {measured} blocks; "
-        f"at inference (no auxiliary classifiers) {building_blocks(infer)}. Counting every module, ReLUs "
-        f"apart, gives {len(train.layers)} ({len(infer.layers)} at inference). As the paper says, the "
-        "number depends on how layers are counted."
+    explanation = Text(
+        "Counting blocks that compute, a convolution or linear layer with its ReLU as one block and flatten not "
+        "counted, the network as trained (with its two auxiliary classifiers) has {train} blocks; at inference (no "
+        "auxiliary classifiers) {infer}. Counting every module, ReLUs apart, gives {modules_train} "
+        "({modules_infer} at inference). As the paper says, the number depends on how layers are counted.",
+        train=measured, infer=building_blocks(infer), modules_train=len(train.layers), modules_infer=len(infer.layers),
     )
     figures = [
         Figure("blocks, training (aux classifiers included)", measured, "blocks"),

@@ -9,15 +9,18 @@ and each figure's ratio to the first network (the baseline).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from typing import Any, Iterable
 
+from archlens import conventions
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError
+from archlens.tables import Column, Result, Table, Text, Value, View
 
-# The figures that get a ratio to the baseline, in column order.
+# The figures that get a ratio to the baseline, in column order, and how the table names them.
 RATIO_FIGURES = ("params", "macs", "flops", "other_ops", "activation_bytes")
+LABELS = {"params": "Params", "macs": "MACs", "flops": "FLOPs", "other_ops": "Other ops",
+          "activation_bytes": "Activations"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,7 @@ def ratio(value: int, baseline: int) -> float | None:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Several networks' figures; the first is the baseline every ratio refers to."""
 
     networks: tuple[NetworkFigures, ...]
@@ -94,18 +97,41 @@ class Comparison:
             rows.append(row)
         return rows
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "baseline": self.baseline.name,
-            "train": self.train,
-            "conventions": "macs = conv/linear/matmul multiply-accumulates; flops = 2 x macs; activation_bytes = "
-                           "all layer outputs summed; depth = layers with parameters (and with pooling) on the "
-                           "longest path; ratios = value / baseline value",
-            "networks": self.rows(),
-        }
+    def view(self) -> View:
+        """A side-by-side table: one row a figure, one column a network; then the ratios to the baseline."""
+        nets = self.networks
+        base = self.baseline.name
 
-    def to_json(self, *, indent: int = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+        def row(label: str, unit: str, values: Iterable[Any]) -> tuple[Any, ...]:
+            return (label, *(Value(value, unit) for value in values))
+
+        rows = [
+            row("Input", "shape", (net.input_shape for net in nets)),
+            row("Params", "int", (net.params for net in nets)),
+            row("MACs", "int", (net.macs for net in nets)),
+            row("FLOPs", "int", (net.flops for net in nets)),
+            row("Other ops", "int", (net.other_ops for net in nets)),
+            row("Activations", "bytes", (net.activation_bytes for net in nets)),
+            row("Depth (params / +pool)", "int", (None if net.depth_weighted is None
+                                                  else (net.depth_weighted, net.depth_with_pooling) for net in nets)),
+            row("Top-1 / top-5 (published)", "accuracy", (net.top1 if net.top5 is None or net.top1 is None
+                                                          else (net.top1, net.top5) for net in nets)),
+        ]
+        for figure, label in LABELS.items():
+            rows.append((Text("{label} vs {base}", label=label, base=base),
+                         *(Value(self.ratios(net)[figure], "ratio") for net in nets)))
+        columns = (Column(""), *(Column(net.name, align="right") for net in nets))
+        mode = "training mode" if self.train else "inference"
+        title = Text("Compared with {base} ({mode}; ratios are network / {base})", base=base, mode=mode)
+        accuracy = tuple(Text("Accuracy of {name}: {source}", name=net.name, source=net.accuracy_source)
+                         for net in nets if net.accuracy_source)
+        return View((Table(title, columns, tuple(rows)),), summary=accuracy, legend=conventions.COMPARE)
+
+    def records(self) -> list[dict[str, Any]]:
+        return self.rows()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"baseline": self.baseline.name, "train": self.train, "networks": self.rows()}
 
     def to_dataframe(self):
         """One row a network, columns as in :meth:`rows` (``input_shape`` as ``1x3x224x224``)."""
@@ -117,29 +143,25 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
-def comparison(targets: Iterable[Any], *, train: bool = False, batch: int = 1, dtype: str = "float32",
+def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None = None, dtype: str = "float32",
                engine: str | None = None, input_shape: tuple[int, ...] | None = None) -> Comparison:
     """Profile every target (built-in name, spec file, spec, module) and put them side by side.
 
-    ``input_shape`` (N, C, H, W) is for module targets; specs keep their own input.
+    ``input_shape`` (N, C, H, W) replaces every spec's input and is what a module target runs on,
+    as in :func:`archlens.profile`: every network is compared on the same input.
     """
-    from archlens.analysis.budget import spec_of
     from archlens.profiler import profile
 
     targets = list(targets)
     if not targets:
         raise ArchlensError("nothing to compare", hint="name at least one network, e.g. googlenet alexnet vgg16")
-    networks = []
-    for target in targets:
-        spec = spec_of(target)
-        result = profile(spec if spec is not None else target, engine=engine, batch=batch, train=train, dtype=dtype,
-                         input_shape=None if spec is not None else input_shape)
-        networks.append(NetworkFigures.from_profile(result))
+    networks = [NetworkFigures.from_profile(profile(target, engine=engine, batch=batch, train=train, dtype=dtype,
+                                                    input_shape=input_shape)) for target in targets]
     return Comparison(networks=tuple(networks), train=train)
 
 
-def compare(*targets: Any, train: bool = False, batch: int = 1, dtype: str = "float32", engine: str | None = None,
-            input_shape: tuple[int, ...] | None = None):
+def compare(*targets: Any, train: bool = False, batch: int | None = None, dtype: str = "float32",
+            engine: str | None = None, input_shape: tuple[int, ...] | None = None):
     """A pandas DataFrame comparing ``targets``, one row a network, ratios to the first.
 
     >>> import archlens

@@ -20,12 +20,13 @@ in its ``budget:`` section, so ``archlens check fitted.yaml`` passes with no opt
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from archlens import conventions
 from archlens.analysis.budget import (
+    LABELS,
     NETWORK,
     BudgetReport,
     Limit,
@@ -34,10 +35,10 @@ from archlens.analysis.budget import (
     merge_limits,
     network_limits,
     spec_limits,
-    spec_of,
 )
 from archlens.errors import ArchlensError, BudgetExceeded, ShapeError
 from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
+from archlens.tables import Result, Text, View
 
 VARY = ("width", "resolution")
 MILLI = 1000  # width multipliers are multiples of 1/1000
@@ -47,7 +48,7 @@ INCEPTION_FIELDS = ("ch1x1", "ch3x3_reduce", "ch3x3", "ch5x5_reduce", "ch5x5", "
 
 
 @dataclass(frozen=True)
-class FitResult:
+class FitResult(Result):
     """The fitted variant: what was varied, the value found, the spec and its budget check.
 
     ``value`` is the width multiplier (``0.974``) or the input height (``200``); ``capped`` is True
@@ -63,6 +64,34 @@ class FitResult:
     evaluations: int
     capped: bool = False
 
+    def found(self) -> Text:
+        """``googlenet: the largest variant within budget is googlenet-w0.968: width x0.968 (...), after 12 profiles``."""
+        if self.vary == "width":
+            how = Text("width x{value:g} (channels rounded to multiples of {divisor})", value=self.value,
+                       divisor=self.divisor)
+        else:
+            how = Text("input height {value}", value=self.value)
+        return Text("{network}: the largest variant within budget is {name}: {how}, after {evaluations} profiles",
+                    network=self.network, name=self.spec.name, how=how, evaluations=self.evaluations)
+
+    def summary(self) -> tuple[Text, ...]:
+        """What was found, in a few lines: the variant, whether the search was capped, each limit's use."""
+        lines = [self.found()]
+        if self.capped:
+            lines.append(Text("the search stopped at its upper bound: the budget allows even more"))
+        lines += [Text("  {scope} {label}: {measured} of {limit}", scope=item.block or "network",
+                       label=LABELS[item.quantity], measured=item.value(item.measured), limit=item.value(item.limit))
+                  for item in self.report.checks]
+        return tuple(lines)
+
+    def view(self) -> View:
+        """The fitted spec's budget check, headed by what was found."""
+        capped = self.summary()[1:2] if self.capped else ()
+        return View((self.report.table(self.found()),), summary=capped, legend=conventions.BUDGET)
+
+    def records(self) -> list[dict[str, Any]]:
+        return self.report.records()
+
     def to_dict(self) -> dict[str, Any]:
         from archlens.spec import to_file_data
 
@@ -76,9 +105,6 @@ class FitResult:
             "check": self.report.to_dict(),
             "spec": to_file_data(self.spec),
         }
-
-    def to_json(self, *, indent: int = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
     def to_yaml(self) -> str:
         """The fitted spec as YAML, ready for ``archlens profile``/``check``/``build``."""
@@ -197,15 +223,13 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
     :class:`~archlens.errors.BudgetExceeded` (exit code 1) when even the smallest variant is over.
     """
     from archlens.counting.analytic import profile_spec
+    from archlens.targets import resolve_spec
 
     if vary not in VARY:
         raise ArchlensError(f"cannot vary {vary!r}", hint=f"use one of: {', '.join(VARY)}")
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
         raise ArchlensError(f"divisor must be a positive integer, got {divisor!r}")
-    spec = spec_of(target)
-    if spec is None:
-        raise ArchlensError(f"fit needs a spec (a built-in name or a spec file), not {target!r}",
-                            hint="a module has no channel numbers to vary")
+    spec = resolve_spec(target, needed_by="fit", hint="a module has no channel numbers to vary").spec
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                            max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget), given)

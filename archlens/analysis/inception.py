@@ -18,14 +18,33 @@ Two views:
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from archlens.counting.records import LayerStats, Profile
 from archlens.errors import ArchlensError
-from archlens.spec import load_spec
 from archlens.spec.schema import InputShape, Inception, NetworkSpec
+from archlens.tables import Column, Result, Table, Text, Value, View
+
+PARTS = ("all", "modules", "cascade")
+MODULE_COLUMNS = (
+    Column("Module"), Column("Input", "shape"), Column("Params naive", "int", "right"),
+    Column("Params reduced", "int", "right"), Column("Saved", "int", "right"), Column("MACs naive", "int", "right"),
+    Column("MACs reduced", "int", "right"), Column("Saved", "int", "right"), Column("Naive/reduced", "ratio", "right"),
+    Column("Out naive", "plain", "right"), Column("Out reduced", "plain", "right"),
+)
+CASCADE_COLUMNS = (
+    Column("Block"), Column("Channels naive", "plain", "right"), Column("Channels reduced", "plain", "right"),
+    Column("MACs naive", "int", "right"), Column("MACs reduced", "int", "right"),
+    Column("Naive/reduced", "ratio", "right"), Column("Cumulative naive", "int", "right"),
+    Column("Cumulative reduced", "int", "right"),
+)
+NOTE = (
+    "Per module: each module alone on the input it sees in the reduced network (naive = figure 2a: 1x1, 3x3, 5x5 "
+    "convolutions and a 3x3 max pool side by side, the pool passing all its input channels through; reduced = "
+    "figure 2b). Cascade: the whole network with every module naive against as given; blocks without MACs are "
+    "left out of this table (the JSON has them)."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +127,7 @@ class CascadeRow:
 
 
 @dataclass(frozen=True)
-class InceptionStudy:
+class InceptionStudy(Result):
     """Per-module naive-vs-reduced figures and the whole-network cascade."""
 
     network: str
@@ -119,12 +138,65 @@ class InceptionStudy:
     naive_macs: int
     reduced_macs: int
 
+    def modules_table(self) -> Table:
+        rows = [(m.name, m.input_shape, m.naive.params, m.reduced.params, m.params_saved, m.naive.macs,
+                 m.reduced.macs, m.macs_saved, m.macs_ratio, m.naive.out_channels, m.reduced.out_channels)
+                for m in self.modules]
+        naive_params = sum(m.naive.params for m in self.modules)
+        reduced_params = sum(m.reduced.params for m in self.modules)
+        naive_macs = sum(m.naive.macs for m in self.modules)
+        reduced_macs = sum(m.reduced.macs for m in self.modules)
+        rows.append(("all modules", None, naive_params, reduced_params, naive_params - reduced_params, naive_macs,
+                     reduced_macs, naive_macs - reduced_macs, naive_macs / reduced_macs, None, None))
+        title = Text("Inception modules of {network}: naive (fig. 2a) vs reduced (fig. 2b), same input",
+                     network=self.network)
+        return Table(title, MODULE_COLUMNS, tuple(rows))
+
+    def cascade_table(self) -> Table:
+        rows = [(row.name, row.naive_channels, row.reduced_channels, row.naive_macs, row.reduced_macs,
+                 Value(row.macs_ratio, "ratio"), row.naive_cumulative_macs, row.reduced_cumulative_macs)
+                for row in self.cascade if row.naive_macs or row.reduced_macs]
+        rows.append(("whole network", None, None, self.naive_macs, self.reduced_macs,
+                     self.naive_macs / self.reduced_macs, None, None))
+        title = Text("Cascade: {network} with every module naive, block by block", network=self.network)
+        return Table(title, CASCADE_COLUMNS, tuple(rows))
+
+    def view(self, part: str = "all") -> View:
+        """``part``: ``modules`` (each module alone), ``cascade`` (the whole network) or ``all``."""
+        if part not in PARTS:
+            raise ArchlensError(f"unknown part {part!r}", hint=f"use one of: {', '.join(PARTS)}")
+        tables = []
+        if part in ("all", "modules"):
+            tables.append(self.modules_table())
+        if part in ("all", "cascade"):
+            tables.append(self.cascade_table())
+        summary = Text("Whole network: {naive_params:,} params naive against {reduced_params:,} reduced "
+                       "({params_ratio}); {naive_macs:,} MACs against {reduced_macs:,} ({macs_ratio}).",
+                       naive_params=self.naive_params, reduced_params=self.reduced_params,
+                       params_ratio=Value(self.naive_params / self.reduced_params, "ratio"),
+                       naive_macs=self.naive_macs, reduced_macs=self.reduced_macs,
+                       macs_ratio=Value(self.naive_macs / self.reduced_macs, "ratio"))
+        return View(tuple(tables), summary=(summary,), legend=NOTE)
+
+    def records(self, part: str = "modules") -> list[dict[str, Any]]:
+        """One table's records: ``part`` ``modules`` (one a module) or ``cascade`` (one a top-level block)."""
+        if part == "cascade":
+            return [row.to_dict() for row in self.cascade]
+        if part != "modules":
+            raise ArchlensError("CSV holds one table", hint="use --part modules or --part cascade")
+        records = []
+        for module in self.modules:
+            data = module.to_dict()
+            record = {"name": data["name"], "input_shape": data["input_shape"]}
+            for variant in ("naive", "reduced"):
+                record.update({f"{variant}_{key}": value for key, value in data[variant].items()})
+            record.update({key: data[key] for key in ("params_saved", "macs_saved", "params_ratio", "macs_ratio")})
+            records.append(record)
+        return records
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "network": self.network,
-            "conventions": "each module profiled alone on the input it sees in the reduced network; naive = "
-                           "paper figure 2a, reduced = figure 2b; macs = conv multiply-accumulates; "
-                           "cascade = every module naive vs as given, per top-level block",
             "modules": [module.to_dict() for module in self.modules],
             "cascade": [row.to_dict() for row in self.cascade],
             "totals": {
@@ -137,21 +209,13 @@ class InceptionStudy:
             },
         }
 
-    def to_json(self, *, indent: int = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
-
     def modules_dataframe(self):
         """One row a module: name, input, naive and reduced figures, savings and ratios."""
         import pandas as pd
 
-        rows = []
-        for module in self.modules:
-            data = module.to_dict()
-            row = {"name": data["name"], "input_shape": "x".join(map(str, module.input_shape))}
-            for variant in ("naive", "reduced"):
-                row.update({f"{variant}_{key}": value for key, value in data[variant].items()})
-            row.update({key: data[key] for key in ("params_saved", "macs_saved", "params_ratio", "macs_ratio")})
-            rows.append(row)
+        rows = self.records("modules")
+        for row in rows:
+            row["input_shape"] = "x".join(map(str, row["input_shape"]))
         return pd.DataFrame(rows)
 
     def cascade_dataframe(self):
@@ -223,8 +287,9 @@ def inception_study(target: Any = "googlenet") -> InceptionStudy:
     reduced for the baseline (so ``googlenet-naive`` gives the same study as ``googlenet``).
     """
     from archlens.counting.analytic import profile_spec
+    from archlens.targets import resolve_spec
 
-    spec = reduced_variant(load_spec(target))
+    spec = reduced_variant(resolve_spec(target, needed_by="the Inception study").spec)
     # unnamed layers are called <type>_<position>, as expansion names them
     modules = [layer if layer.name else layer.model_copy(update={"name": f"{layer.type}_{index}"})
                for index, layer in enumerate(spec.layers) if isinstance(layer, Inception)]

@@ -10,13 +10,27 @@ misprint: the README explains each disagreement from the channel arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError
-from archlens.spec import NetworkSpec, load_spec
+from archlens.spec import NetworkSpec
+from archlens.tables import Column, Result, Table, Text, Value, View
 
 K = 1024  # the paper's K for parameters
 M = 10**6  # the paper's M for ops
+
+COLUMNS = (
+    Column("Table 1 row"), Column("Patch/stride"), Column("Output (paper)", "shape"), Column("Output (ours)", "shape"),
+    Column("Depth", "int"), Column("Params paper (K)", "printed", "right"), Column("Params ours (K)", "fixed1", "right"),
+    Column("Diff (K)", "signed1", "right"), Column("Ops paper (M)", "printed", "right"),
+    Column("Ops ours (M)", "fixed1", "right"), Column("Diff (M)", "signed1", "right"), Column("Verdict"),
+)
+UNITS_NOTE = (
+    "Paper units: params are weights only (no biases), K = 1024; ops are multiply-adds in millions. "
+    "Verdict: match = within the printed rounding; rounding = one printed unit off; differs = more "
+    "(see the README's Table 1 section for each disagreement)."
+)
 
 
 @dataclass(frozen=True)
@@ -130,9 +144,59 @@ class Table1Row:
             return "rounding"
         return "differs"
 
+    def note(self) -> Text | None:
+        """Why a flagged row differs, in words, from the numbers alone (None for a row that agrees)."""
+        if self.verdict != "differs":
+            return None
+        if self.output != self.paper.output or self.depth != self.paper.depth:
+            return Text("output size or depth differs")
+        if self.params_agree:
+            return Text("ops differ from the channel arithmetic")
+        if self.ops_agree and not self.paper_self_consistent:
+            return Text("printed params imply {implied:,.1f}M ops, not the printed {printed:g}M; our ops match the "
+                        "printed ops, so the params figure is the odd one out",
+                        implied=self.paper_implied_ops_m, printed=self.paper.ops_m)
+        if self.ops_agree:
+            height, width, _ = self.output
+            extra = round(self.params_diff_k * K)
+            return Text("the channel numbers give {extra:,} {more} weights than printed; at {height}x{width} that is "
+                        "{ops:.2f}M ops, too few to show in the printed ops", extra=abs(extra),
+                        more="more" if extra > 0 else "fewer", height=height, width=width,
+                        ops=abs(extra) * height * width / 10**6)
+        if self.paper_self_consistent:
+            return Text("printed params and ops agree with each other, but the printed channel numbers give "
+                        "{weights:,} weights ({params:,.1f}K) and {ops:,.1f}M ops", weights=self.weights,
+                        params=self.params_k, ops=self.ops_m)
+        return Text("params and ops both differ from the channel arithmetic, and from each other")
+
+    def cells(self) -> tuple[Any, ...]:
+        """The row as printed beside ours: empty where the paper prints nothing and we count nothing."""
+        has_params = self.paper.params_k is not None
+        return (self.paper.type, self.paper.patch_stride, self.paper.output, self.output,
+                (self.paper.depth, self.depth), self.paper.params_k,
+                self.params_k if (has_params or self.weights) else None, self.params_diff_k, self.paper.ops_m,
+                self.ops_m if (self.paper.ops_m is not None or self.macs) else None, self.ops_diff_m, self.verdict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.paper.type,
+            "patch_stride": self.paper.patch_stride,
+            "layers": list(self.paper.layers),
+            "output_paper": list(self.paper.output),
+            "output": list(self.output),
+            "depth_paper": self.paper.depth,
+            "depth": self.depth,
+            "params_paper_k": self.paper.params_k,
+            "weights": self.weights,
+            "ops_paper_m": self.paper.ops_m,
+            "macs": self.macs,
+            "paper_self_consistent": self.paper_self_consistent,
+            "verdict": self.verdict,
+        }
+
 
 @dataclass(frozen=True)
-class Table1:
+class Table1(Result):
     """The whole reproduction, with the sums of the params and ops columns."""
 
     network: str
@@ -154,6 +218,29 @@ class Table1:
     def macs(self) -> int:
         return sum(row.macs for row in self.rows)
 
+    def view(self) -> View:
+        """Every printed row beside ours, the column sums, a note for each row that differs, the units."""
+        weights_k, macs_m = self.weights / K, self.macs / M
+        sums = ("sum of the column", None, None, None, None, Value(self.printed_params_k, "fixed1"), weights_k,
+                weights_k - self.printed_params_k, self.printed_ops_m, macs_m, macs_m - self.printed_ops_m, None)
+        notes = tuple(Text("{type}: {note}", type=row.paper.type, note=row.note()) for row in self.rows if row.note())
+        title = Text("GoogLeNet paper, Table 1, reproduced on {network}", network=self.network)
+        return View((Table(title, COLUMNS, (*(row.cells() for row in self.rows), sums), notes=notes),),
+                    legend=UNITS_NOTE)
+
+    def records(self) -> list[dict[str, Any]]:
+        """One record a row: the spec layers joined by ``+``, outputs as ``112x112x64``."""
+        return [{**row.to_dict(), "layers": "+".join(row.paper.layers)} for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "units": {"params": "weights only, K = 1024", "ops": "multiply-adds, M = 10^6"},
+            "rows": [row.to_dict() for row in self.rows],
+            "sums": {"params_paper_k": round(self.printed_params_k, 1), "weights": self.weights,
+                     "ops_paper_m": self.printed_ops_m, "macs": self.macs},
+        }
+
 
 def reproduce_table1(spec: "NetworkSpec | str" = "googlenet") -> Table1:
     """Measure every Table 1 row on ``spec`` (default: the built-in ``googlenet``).
@@ -163,8 +250,9 @@ def reproduce_table1(spec: "NetworkSpec | str" = "googlenet") -> Table1:
     'match'
     """
     from archlens.counting.analytic import profile_spec
+    from archlens.targets import resolve_spec
 
-    spec = load_spec(spec)
+    spec = resolve_spec(spec, needed_by="Table 1").spec
     profile = profile_spec(spec)
     blocks = {row.name: row for row in profile.rollup(1)}
     missing = sorted({name for paper in TABLE1 for name in paper.layers} - set(blocks))

@@ -1,19 +1,31 @@
 """Profile records: plain frozen dataclasses; totals are always derived from the layers.
 
-No display strings live here: formatting belongs to :mod:`archlens.render`.
+No display strings live here: a profile says what it shows as data (:meth:`Profile.view`, tables of
+values with units) and :mod:`archlens.render` draws it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
 
+from archlens import conventions
 from archlens.counting.formulas import OP_COLUMNS, OpCount
+from archlens.tables import Column, Result, Table, Text, Value, View
 from archlens.units import flops
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
+
+TOP = "(top)"
+"""The record name of the ops a module runs itself, outside its children (the torch engine's root)."""
+NOT_CALLED = "not called"
+"""The kind of a module holding parameters that never ran: listed so the parameter total is whole."""
+
+PROFILE_COLUMNS = (
+    Column("Layer"), Column("Kind"), Column("Output shape", "shape"), Column("Params", "int", "right"),
+    Column("MACs", "int", "right"), Column("Other ops", "int", "right"), Column("MACs %", "share", "right"),
+)
 
 
 class LayerStats(NamedTuple):
@@ -130,7 +142,7 @@ def total_of(layers: "tuple[LayerStats, ...] | list[LayerStats]") -> Totals:
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(Result):
     """What a network costs, layer by layer.
 
     >>> import archlens
@@ -208,7 +220,64 @@ class Profile:
             )
         return tuple(rows)
 
-    # --- export: plain data, stable key order, byte-identical across runs ---
+    # --- what it shows: tables (view), CSV records, JSON data ---
+
+    def heading(self) -> Text:
+        """One line naming the network, input, dtype, engine and mode."""
+        mode = "training mode (aux heads)" if self.train else "inference"
+        return Text("{name} · input {shape} · {dtype} · {engine} engine · {mode}", name=self.name,
+                    shape=Value(self.input_shape, "shape"), dtype=self.dtype, engine=self.engine, mode=mode)
+
+    def view(self, depth: int | None = 1) -> View:
+        """The layer table rolled up to ``depth`` (None: every layer), the totals in words, the conventions."""
+        total = self.totals
+        rows = tuple((layer.name, layer.kind, layer.output_shape, layer.params, layer.macs, layer.other_ops,
+                      layer.macs / total.macs if total.macs else 0.0) for layer in self.rollup(depth))
+        table = Table(self.heading(), PROFILE_COLUMNS, rows,
+                      total=("Total", None, None, total.params, total.macs, total.other_ops, 1.0 if total.macs else 0.0))
+        return View((table,), summary=self.summary(), legend=conventions.PROFILE)
+
+    def summary(self) -> tuple[Text, ...]:
+        """The totals in words: params, MACs and FLOPs, other ops by column, activations, depth, what was not counted."""
+        t = self.totals
+        lines = [
+            Text("Params: {params:,} ({short}; weights {weights:,}, biases {biases:,})", params=t.params,
+                 short=Value(t.params, "short"), weights=t.weights, biases=t.biases),
+            Text("MACs: {macs:,} ({macs_short}) · FLOPs: {flops:,} ({flops_short})", macs=t.macs,
+                 macs_short=Value(t.macs, "short"), flops=t.flops, flops_short=Value(t.flops, "short")),
+            Text("Other ops: {other:,} (bias {bias:,}, norm {norm:,}, activation {activation:,}, pool {pool:,}, "
+                 "elementwise {elementwise:,})", other=t.other_ops, bias=t.bias_ops, norm=t.norm_ops,
+                 activation=t.activation_ops, pool=t.pool_ops, elementwise=t.elementwise_ops),
+            Text("Activations: {elements:,} elements, {size} (sum of layer outputs)", elements=t.activation_elements,
+                 size=Value(t.activation_bytes, "bytes")),
+        ]
+        if self.depth is not None:
+            lines.append(Text("Depth: {weighted} layers with parameters on the longest path, {pooling} counting pooling",
+                              weighted=self.depth.weighted, pooling=self.depth.with_pooling))
+        if self.unsupported:
+            lines.append(Text("NOT COUNTED (unsupported ops): {ops}", ops=self.unsupported_summary()))
+        return tuple(lines)
+
+    def unsupported_summary(self, *, layers_shown: int = 3) -> Text:
+        """``aten::max_pool2d x13 (maxpool1, maxpool2, inception_3a.branch_pool.pool and 10 more)``:
+        one entry an op, in order of first appearance (JSON lists every layer)."""
+        by_op: dict[str, list[UnsupportedOp]] = {}
+        for item in self.unsupported:
+            by_op.setdefault(item.op, []).append(item)
+        entries, values = [], {}
+        for index, (op, items) in enumerate(by_op.items()):
+            places = [item.layer or TOP for item in items]
+            shown = ", ".join(places[:layers_shown])
+            if len(places) > layers_shown:
+                shown += f" and {len(places) - layers_shown} more"
+            entries.append(f"{{op{index}}} x{{count{index}}} ({{places{index}}})")
+            values.update({f"op{index}": op, f"count{index}": sum(item.count for item in items),
+                           f"places{index}": shown})
+        return Text("; ".join(entries), **values)
+
+    def records(self, depth: int | None = None) -> list[dict[str, Any]]:
+        """One flat record a layer (rolled up to ``depth``; None: every layer), as in :meth:`to_dict`."""
+        return self.to_dict(depth)["layers"]
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
         """Plain data: ``{"name", "engine", "input_shape", ..., "totals", "depth", "layers", ...}``."""
@@ -219,7 +288,6 @@ class Profile:
             "input_shape": list(self.input_shape),
             "dtype": self.dtype,
             "train": self.train,
-            "conventions": "macs = conv/linear/matmul multiply-accumulates; flops = 2 x macs; other ops by column",
             "totals": {
                 "params": totals.params,
                 "weights": totals.weights,
@@ -241,21 +309,12 @@ class Profile:
             "layers": [_layer_dict(layer, totals.macs) for layer in self.rollup(depth)],
         }
 
-    def to_json(self, depth: int | None = None, *, indent: int = 2) -> str:
-        """JSON text with a stable key order; the same profile gives the same bytes."""
-        return json.dumps(self.to_dict(depth), indent=indent, ensure_ascii=False) + "\n"
-
     def to_dataframe(self, depth: int | None = None):
         """Per-layer figures as a pandas DataFrame (one row a layer, columns as in :meth:`to_dict`)."""
         import pandas as pd
 
         rows = [_flat_row(row) for row in self.to_dict(depth)["layers"]]
         return pd.DataFrame(rows)
-
-    def _repr_html_(self) -> str:
-        from archlens.render.text import profile_html
-
-        return profile_html(self)
 
 
 def _layer_dict(layer: LayerStats, total_macs: int) -> dict[str, Any]:

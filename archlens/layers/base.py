@@ -21,7 +21,8 @@ Shapes are tuples with the batch first: ``(N, C, H, W)`` for images, ``(N, F)`` 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Sequence
 
 from pydantic import field_validator
 
@@ -29,11 +30,19 @@ from archlens.errors import ArchlensError, ShapeError
 from archlens.layers.fields import Model, check_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    from archlens.builder import Builder
     from archlens.layers.walk import Walker
 
 Shape = tuple[int, ...]
 Depth = tuple[int, int]
+
+
+class Builder(Protocol):
+    """What a layer type's ``build`` may ask of the builder (:class:`archlens.builder.Builder`)."""
+
+    train: bool
+
+    def layers(self, layers: Sequence["LayerType"], prefix: str) -> "OrderedDict[str, Any]":
+        """The modules of child ``layers`` by name (each builds its own)."""
 
 
 class CannotScale(ArchlensError):
@@ -105,7 +114,7 @@ class LayerType(Model):
 
     # --- other tools ---
 
-    def build(self, builder: "Builder", name: str, shape: Shape) -> Any:
+    def build(self, builder: Builder, name: str, shape: Shape) -> Any:
         raise NotImplementedError(f"{type(self).__name__} cannot be built")
 
     def detail(self) -> str | None:

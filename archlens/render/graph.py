@@ -20,11 +20,11 @@ import html
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from archlens.counting.records import LayerStats, Profile, total_of
 from archlens.errors import ArchlensError, did_you_mean
-from archlens.render.text import shape_text
+from archlens.render.cells import shape_text
 from archlens.units import format_count
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -294,27 +294,14 @@ def spec_details(spec: Any) -> dict[str, str]:
     return notes
 
 
-def graph_targets(targets: Sequence[Any], *, depth: int | None = None, color: str = "macs",
-                  block: str | None = None, train: bool = False, engine: str | None = None,
-                  input_shape: tuple[int, ...] | None = None) -> list[Graph]:
-    """Profile each target and build its :class:`Graph` (several targets are drawn side by side).
+def graph_of(profile: Profile, spec: Any = None, **options: Any) -> Graph:
+    """:func:`build_graph` of ``profile`` with the kernel and stride notes of ``spec`` (None for a module).
 
-    >>> [g.title for g in graph_targets(["googlenet", "googlenet-naive"], block="inception_3a")]
-    ['googlenet · inception_3a', 'googlenet-naive · inception_3a']
+    >>> import archlens
+    >>> graph_of(archlens.profile("googlenet"), archlens.load_spec("googlenet")).node("conv1").detail
+    '7x7/2'
     """
-    from archlens.profiler import profile
-
-    from archlens.analysis.budget import spec_of
-
-    graphs = []
-    for target in targets:
-        spec = spec_of(target)
-        # as in compare: ``input_shape`` is for module targets; specs keep their own input
-        result = profile(spec if spec is not None else target, train=train, engine=engine,
-                         input_shape=None if spec is not None else input_shape)
-        details = spec_details(spec) if spec is not None else {}
-        graphs.append(build_graph(result, depth=depth, color=color, block=block, details=details))
-    return graphs
+    return build_graph(profile, details=spec_details(spec) if spec is not None else None, **options)
 
 
 # --- DOT ---

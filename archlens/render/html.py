@@ -11,7 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable
 
-from archlens.render.text import shape_text
+from archlens.counting.records import TOP
+from archlens.render.cells import shape_text
 from archlens.report import NetworkSection, Report
 from archlens.units import format_bytes, format_count, format_int, format_ratio
 
@@ -33,9 +34,16 @@ def environment():
     )
     env.filters.update(
         int=format_int, count=format_count, bytes=format_bytes, ratio=_ratio, shape=shape_text, pct=_pct,
-        number=_number,
+        number=_number, html=_html_fragment,
     )
     return env
+
+
+def _html_fragment(result: Any) -> Any:
+    """A result's tables as HTML (the renderer escapes every string), for ``{{ budget|html }}``."""
+    from markupsafe import Markup
+
+    return Markup(result.render("html"))
 
 
 def _ratio(value: float | None) -> str:
@@ -76,9 +84,9 @@ def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
     """The network's graph as inline SVG markup, or a note saying why it is missing."""
     from markupsafe import Markup
 
-    from archlens.render.graph import GraphvizMissing, build_graph, render, svg_for_html, to_dot
+    from archlens.render.graph import GraphvizMissing, graph_of, render, svg_for_html, to_dot
 
-    dot_text = to_dot([build_graph(section.profile, depth=depth, details=section.details)])
+    dot_text = to_dot([graph_of(section.profile, section.spec, depth=depth)])
     try:
         return {"svg": Markup(svg_for_html(render(dot_text, "svg"))), "note": ""}
     except GraphvizMissing as missing:
@@ -115,23 +123,20 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
         "unsupported": profile.unsupported,
     }
     if section.table1 is not None:
-        from archlens.render import paper
-
-        view["table1"] = {"header": paper.HEADER, "align": paper.ALIGN, "rows": paper.rows(section.table1),
-                          "notes": paper.notes(section.table1), "units": paper.UNITS_NOTE,
-                          "network": section.table1.network}
+        view["table1"] = section.table1
     return view
 
 
 def render_html(report: Report, *, progress: Callable[[str], None] | None = None) -> str:
     """The report as one self-contained HTML page; ``progress`` is called before each network is drawn."""
+    from archlens import conventions
     from archlens.render import charts as C
-    from archlens.render.text import CONVENTIONS
 
     charts = _Charts()
     context: dict[str, Any] = {
         "report": report,
-        "conventions": CONVENTIONS,
+        "conventions": conventions.PROFILE,
+        "top": TOP,
         "comparison": None,
         "inception": None,
         "claims": report.claims,

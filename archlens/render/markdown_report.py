@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from archlens import conventions
+from archlens.counting.records import TOP
 from archlens.render import svg_charts
 from archlens.render.charts import PALETTE
+from archlens.render.formats import markdown_text
 from archlens.report import NetworkSection, Report
 from archlens.units import format_bytes, format_count, format_int
 
@@ -44,7 +47,7 @@ def _cards(section: NetworkSection) -> str:
                      f"{profile.depth.with_pooling} counting pooling")
     lines.append(f"- **Other ops:** {format_count(t.other_ops)} (bias, normalization, activation, pooling)")
     if profile.unsupported:
-        listed = ", ".join(f"{u.op} x{u.count} in {u.layer or '(top)'}" for u in profile.unsupported)
+        listed = ", ".join(f"{u.op} x{u.count} in {u.layer or TOP}" for u in profile.unsupported)
         lines.append(f"- **Not counted (unsupported ops):** {listed}")
     return "\n".join(lines) + "\n"
 
@@ -52,9 +55,7 @@ def _cards(section: NetworkSection) -> str:
 def render_markdown_report(report: Report, name: str = "report.md", *,
                            progress: Callable[[str], None] | None = None) -> dict[str, str | bytes]:
     """Every file of the report: ``{name: markdown, "<stem>/<image>.svg": svg, ...}``."""
-    from archlens.render import analysis_text, text
-    from archlens.render.graph import build_graph
-    from archlens.render.paper import render_table1_markdown
+    from archlens.render.graph import graph_of
 
     step = progress or (lambda _name: None)
     stem = name[:-3] if name.endswith(".md") else name
@@ -66,20 +67,20 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
         if content is None:
             return "_Graph not drawn: graphviz's `dot` is not installed._\n"
         files[f"{folder}/{file}"] = content
-        return f"![{text.markdown_text(alt).replace(']', ')')}]({folder}/{file})\n"
+        return f"![{markdown_text(alt).replace(']', ')')}]({folder}/{file})\n"
 
     names = [s.profile.name for s in report.networks]
-    md = text.markdown_text  # user strings (names, descriptions) show as text, never as HTML
+    md = markdown_text  # user strings (names, descriptions) show as text, never as HTML
     parts.append(f"# {md(report.title)}\n")
     mode = "training mode (aux heads)" if report.train else "inference"
     parts.append(f"Networks: {', '.join(md(n) for n in names)} · {mode}. Every figure is an exact count "
                  "from the network's definition (archlens).\n")
-    parts.append(f"_{text.CONVENTIONS}_\n")
+    parts.append(f"_{conventions.PROFILE}_\n")
 
     comparison = report.comparison
     if comparison is not None:
         parts.append("## Comparison\n")
-        parts.append(analysis_text.comparison_markdown(comparison))
+        parts.append(comparison.render("markdown"))
         colors = [PALETTE[i % len(PALETTE)] for i in range(len(comparison.networks))]
         nets = list(comparison.networks)
         size = svg_charts.bar_chart(
@@ -99,13 +100,13 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
 
     if report.claims is not None:
         parts.append("\n## Paper claims\n")
-        parts.append(_demote(analysis_text.claims_markdown(report.claims)))
+        parts.append(_demote(report.claims.render("markdown")))
 
     if report.inception is not None:
         step("inception figures")
         study = report.inception
         parts.append(f"\n## Inception study: what the 1x1 reductions buy ({md(study.network)})\n")
-        parts.append(_demote(analysis_text.study_markdown(study)))
+        parts.append(_demote(study.render("markdown")))
         modules = svg_charts.bar_chart(
             "MACs of each Inception module alone: naive vs reduced", [m.name for m in study.modules],
             [("naive (figure 2a)", PALETTE[3], [m.naive.macs for m in study.modules]),
@@ -119,7 +120,7 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
     if report.budgets:
         parts.append("\n## Budgets\n")
         for budget in report.budgets:
-            parts.append(_demote(analysis_text.budget_markdown(budget)) + "\n")
+            parts.append(_demote(budget.render("markdown")) + "\n")
 
     for section in report.networks:
         step(f"draw {section.profile.name}")
@@ -135,8 +136,8 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
                                          [row.name for row in blocks], [("MACs", PALETTE[0], [r.macs for r in blocks])],
                                          note=f"{format_int(profile.totals.macs)} MACs in all")
             parts.append("\n" + image(f"{slug}-macs.svg", chart, f"{profile.name}: MACs by block"))
-        top_graph = build_graph(profile, depth=1, details=section.details)
-        full_graph = build_graph(profile, details=section.details)
+        top_graph = graph_of(profile, section.spec, depth=1)
+        full_graph = graph_of(profile, section.spec)
         top = _graph_file(top_graph)
         parts.append(f"\n{image(f'{slug}-graph.svg', top, f'{profile.name}: graph of the top-level blocks')}")
         full = _graph_file(full_graph) if len(full_graph.nodes) > len(top_graph.nodes) else None
@@ -145,10 +146,10 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
             parts.append(f"\nEvery layer: [{slug}-graph-full.svg]({folder}/{slug}-graph-full.svg) "
                          "(each block a cluster around its layers; an Inception module's four branches meet at its concat).\n")
         if section.table1 is not None:
-            parts.append("\n" + _demote(render_table1_markdown(section.table1)))
+            parts.append("\n" + _demote(section.table1.render("markdown")))
         if report.single and section.budget is not None:
-            parts.append("\n" + _demote(analysis_text.budget_markdown(section.budget)))
-        parts.append("\n" + _demote(text.render_markdown(profile, 1)))
+            parts.append("\n" + _demote(section.budget.render("markdown")))
+        parts.append("\n" + _demote(profile.render("markdown", depth=1)))
 
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(part.strip("\n") + "\n" for part in parts))
     files = {name: body, **dict(sorted(files.items()))}
@@ -163,15 +164,9 @@ def _demote(markdown: str) -> str:
 
 def _module_figure(report: Report, module: str) -> bytes | None:
     """graphviz SVG of one Inception module, reduced and naive side by side."""
-    from archlens.analysis.inception import naive_variant, reduced_variant
-    from archlens.counting.analytic import profile_spec
-    from archlens.render.graph import GraphvizMissing, build_graph, render, spec_details, to_dot
-    from archlens.spec import load_spec
+    from archlens.render.graph import GraphvizMissing, graph_of, render, to_dot
 
-    source = next(s for s in report.networks if any(g.kind == "inception" for g in s.profile.groups))
-    reduced = reduced_variant(load_spec(source.target))
-    naive = naive_variant(reduced)
-    graphs = [build_graph(profile_spec(spec), block=module, details=spec_details(spec)) for spec in (reduced, naive)]
+    graphs = [graph_of(variant.profile, variant.spec, block=module) for variant in report.module_variants]
     try:
         return render(to_dot(graphs), "svg")
     except GraphvizMissing:

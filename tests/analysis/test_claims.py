@@ -67,7 +67,3 @@ def test_building_blocks_by_hand(claims):
 ])
 def test_verdict_rule(claimed, measured, expected):
     assert verdict(claimed, measured)[0] == expected
-
-
-def test_json_is_stable():
-    assert paper_claims().to_json() == paper_claims().to_json()

@@ -47,7 +47,3 @@ def test_python_api_returns_a_dataframe():
 def test_nothing_to_compare():
     with pytest.raises(ArchlensError, match="nothing to compare"):
         comparison([])
-
-
-def test_json_is_stable(result):
-    assert result.to_json() == comparison(["googlenet", "googlenet-naive", "alexnet", "vgg16"]).to_json()

@@ -1,4 +1,4 @@
-"""The examples in the analysis modules' docstrings run and print what they say."""
+"""The examples in the analysis modules', the profiler's and the report's docstrings run and print what they say."""
 
 import doctest
 import importlib
@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["archlens.analysis.budget", "archlens.analysis.claims", "archlens.analysis.compare",
-           "archlens.analysis.fit", "archlens.analysis.inception"]
+           "archlens.analysis.fit", "archlens.analysis.inception", "archlens.analysis.table1", "archlens.profiler",
+           "archlens.report"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -75,8 +75,3 @@ def test_study_of_the_naive_network_is_the_same_study(study):
 def test_network_without_inception_is_an_error():
     with pytest.raises(ArchlensError, match="no top-level Inception modules"):
         inception_study("vgg16")
-
-
-def test_json_is_stable(study):
-    assert study.to_json() == inception_study("googlenet").to_json()
-    assert '"macs_ratio"' in study.to_json()

@@ -16,6 +16,7 @@ def tiny():
 """
 # conv: 8 x 3 x 3 x 3 weights + 8 biases = 224; linear 8 x 10 + 10 = 90. MACs on 8x8: 8 x 8 x 8 x 27 + 80
 PARAMS, MACS = 224 + 90, 8 * 8 * 8 * 27 + 80
+MACS_224 = 224 * 224 * 8 * 27 + 80  # on 224x224, the input the spec is compared on too
 
 
 def tiny():
@@ -32,10 +33,11 @@ def test_check_a_module_instance():
 
 
 def test_compare_a_spec_with_a_module():
-    result = archlens.comparison(["googlenet", tiny()], input_shape=(1, 3, 8, 8))
+    result = archlens.comparison(["googlenet", tiny()], input_shape=(1, 3, 224, 224))
     google, module = result.networks
-    assert google.input_shape == (1, 3, 224, 224)  # the spec keeps its own input
-    assert (module.params, module.macs) == (PARAMS, MACS)
+    assert google.input_shape == module.input_shape == (1, 3, 224, 224)  # one input for every network
+    assert (google.params, google.macs) == (6_998_552, 1_582_671_872)
+    assert (module.params, module.macs) == (PARAMS, MACS_224) == (314, 10_838_096)
     assert result.ratios(module)["params"] == pytest.approx(PARAMS / 6_998_552)
 
 
@@ -46,5 +48,5 @@ def test_cli_with_a_module_target(tmp_path, monkeypatch, capsys):
     assert main(["check", "tinymodels:tiny", "--input-shape", "1,3,8,8", "--max-params", "314"]) == 0
     assert main(["check", "tinymodels:tiny", "--input-shape", "1,3,8,8", "--max-params", "313"]) == 1
     capsys.readouterr()
-    assert main(["compare", "googlenet", "tinymodels:tiny", "--input-shape", "1,3,8,8", "-f", "json"]) == 0
-    assert '"macs": 13904' in capsys.readouterr().out
+    assert main(["compare", "googlenet", "tinymodels:tiny", "--input-shape", "1,3,224,224", "-f", "json"]) == 0
+    assert '"macs": 10838096' in capsys.readouterr().out

@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_profile_speed_quick_runs_and_both_counters_agree():
     child = subprocess.run([sys.executable, "benchmarks/profile_speed.py", "--quick"], cwd=ROOT,
                            capture_output=True, text=True, timeout=300)

@@ -7,6 +7,7 @@ import archlens
 import fvcore  # noqa: F401 - in the test extra: a missing fvcore fails here, never skips
 
 
+@pytest.mark.slow  # real CPU weights and a jit trace
 @pytest.mark.parametrize("name", ["googlenet", "alexnet-torchvision", "vgg11"])
 def test_fvcore_agrees_on_conv_and_linear_macs(name):
     ours = archlens.profile(name)

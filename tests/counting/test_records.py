@@ -3,7 +3,6 @@
 import json
 
 import archlens
-from archlens.render.text import render_csv, render_markdown
 
 
 def test_to_dataframe_has_one_row_per_layer_and_exact_integers():
@@ -42,8 +41,8 @@ def test_repr_html_escapes():
 
 def test_csv_and_markdown_carry_totals():
     prof = archlens.profile("alexnet-torchvision")
-    csv_text = render_csv(prof)
+    csv_text = prof.render("csv")
     assert csv_text.splitlines()[0].startswith("name,kind,input_shape,output_shape,params")
     assert len(csv_text.splitlines()) == len(prof.layers) + 1
-    markdown = render_markdown(prof)
+    markdown = prof.render("markdown")
     assert "| **Total** |" in markdown and "**714,188,480**" in markdown

@@ -19,7 +19,6 @@ import yaml
 
 import archlens
 from archlens.cli import main
-from archlens.render import text
 from tests.conftest import require_tool
 
 HERE = Path(__file__).resolve().parent
@@ -46,14 +45,14 @@ def test_the_hostile_spec_is_valid():
 
 def test_csv_and_json_keep_their_structure():
     profile = archlens.profile(HOSTILE, train=True)
-    rows = list(csv.reader(io.StringIO(text.render_csv(profile, None))))
+    rows = list(csv.reader(io.StringIO(profile.render("csv"))))
     assert len({len(row) for row in rows}) == 1 and len(rows) == len(profile.layers) + 1
     assert json.loads(profile.to_json())["name"] == NAME
 
 
 def test_markdown_tables_keep_their_columns_and_show_html_as_text():
     for depth in (1, None):
-        rendered = text.render_markdown(archlens.profile(HOSTILE), depth)
+        rendered = archlens.profile(HOSTILE).render("markdown", depth=depth)
         rows = [line for line in rendered.splitlines() if line.startswith("|")]
         columns = {line.replace("\\|", "").count("|") for line in rows}
         assert len(rows) > 3 and len(columns) == 1
@@ -168,6 +167,7 @@ def browser(tmp_path_factory):
         context.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("targets", [[str(HOSTILE)], [str(HOSTILE), "googlenet"]], ids=["single", "comparison"])
 def test_no_script_runs_in_chromium(browser, tmp_path, capsys, targets):
     require_tool("dot")

@@ -8,7 +8,6 @@ import pytest
 import archlens
 from archlens.cli import main
 from archlens.errors import ShapeError, UnitError
-from archlens.render import text
 from archlens.units import flops, format_int, parse_quantity
 
 WIDE = {
@@ -49,11 +48,11 @@ def test_every_output_format_prints_the_exact_integers():
     profile = archlens.profile(WIDE)
     assert json.loads(profile.to_json())["totals"]["macs"] == 9_663_706_406_032_245
     assert '"macs": 9663706406032245,' in profile.to_json()
-    rows = text.render_csv(profile, None).splitlines()
+    rows = profile.render("csv").splitlines()
     column = rows[0].split(",").index("macs")
     assert sum(int(row.split(",")[column]) for row in rows[1:]) == 9_663_706_406_032_245
-    assert "9,663,706,406,032,245" in text.render_table(profile, 1)
-    assert "9,663,706,406,032,245" in text.render_markdown(profile, 1)
+    assert "9,663,706,406,032,245" in profile.render("table", depth=1)
+    assert "9,663,706,406,032,245" in profile.render("markdown", depth=1)
     assert format_int(10**30 + 1) == "1,000,000,000,000,000,000,000,000,000,001"
 
 

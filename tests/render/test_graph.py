@@ -11,9 +11,16 @@ import pytest
 import archlens
 from archlens.cli import main
 from archlens.render import graph as G
+from archlens.report import profile_targets
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def graph_targets(targets, *, depth=None, color="macs", block=None, **options):
+    """What `archlens graph` draws: each target profiled, then drawn with its spec's notes."""
+    return [G.graph_of(item.profile, item.spec, depth=depth, color=color, block=block)
+            for item in profile_targets(targets, **options)]
 
 
 def names(graph, edges):
@@ -33,7 +40,7 @@ def test_top_level_graph_is_a_chain_of_the_table_rows():
 
 
 def test_inception_module_is_a_cluster_with_four_branches_and_the_concat():
-    graph, = G.graph_targets(["googlenet"])
+    graph, = graph_targets(["googlenet"])
     clusters = {c.name: c for c in graph.clusters}
     assert clusters["inception_3a"].kind == "inception"
     branches = [c.name for c in graph.clusters if c.parent == "inception_3a"]
@@ -83,7 +90,7 @@ def test_aux_head_is_a_side_output():
 
 
 def test_naive_module_concatenates_all_input_channels():
-    naive, = G.graph_targets(["googlenet-naive"], block="inception_3a")
+    naive, = graph_targets(["googlenet-naive"], block="inception_3a")
     # 64 + 128 + 32 + the pool branch passing all 192 input channels = 416 (paper figure 2a)
     assert naive.node("inception_3a").output_shape == (1, 416, 28, 28)
     assert [n.name for n in naive.nodes][0] == "input" and naive.nodes[0].output_shape == (1, 192, 28, 28)
@@ -100,8 +107,8 @@ def test_color_by_params_darkens_the_largest_layer():
 
 
 def test_dot_is_byte_identical_across_processes():
-    script = ("from archlens.render.graph import graph_targets, to_dot; import sys; "
-              "sys.stdout.write(to_dot(graph_targets(['googlenet'])))")
+    script = ("from archlens.render.graph import graph_of, to_dot; from archlens.report import profile_targets; "
+              "import sys; sys.stdout.write(to_dot([graph_of(i.profile, i.spec) for i in profile_targets(['googlenet'])]))")
     outputs = {
         subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT,
                        env={**os.environ, "PYTHONHASHSEED": seed}).stdout
@@ -161,7 +168,7 @@ def test_cli_format_option_and_bad_suffix(tmp_path, capsys):
     assert main(["graph", "alexnet", "-o", str(out)]) == 2
     assert "--format" in capsys.readouterr().err
     assert main(["graph", "alexnet", "-o", str(out), "--format", "dot", "--depth", "1"]) == 0
-    assert out.read_text() == G.to_dot(G.graph_targets(["alexnet"], depth=1))
+    assert out.read_text() == G.to_dot(graph_targets(["alexnet"], depth=1))
 
 
 def test_module_target_is_a_chain_with_clusters(tmp_path, monkeypatch):
@@ -180,7 +187,7 @@ def test_module_target_is_a_chain_with_clusters(tmp_path, monkeypatch):
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    graph, = G.graph_targets(["graph_models:tiny"], input_shape=(1, 3, 32, 32))
+    graph, = graph_targets(["graph_models:tiny"], input_shape=(1, 3, 32, 32))
     assert [c.name for c in graph.clusters] == ["1"]
     assert graph.node("1.a").macs == 8 * 8 * 9 * 30 * 30 and graph.node("1.a").cluster == "1"
     pairs = names(graph, graph.edges)
@@ -197,11 +204,11 @@ def test_pdf_carries_a_fixed_date(tmp_path):
 
 
 def test_block_at_depth_two_and_aux_cluster_in_dot():
-    graph, = G.graph_targets(["googlenet"], block="inception_4e", depth=2)
+    graph, = graph_targets(["googlenet"], block="inception_4e", depth=2)
     assert [n.name for n in graph.nodes] == ["input", *(f"inception_4e.branch_{b}" for b in ("1x1", "3x3", "5x5", "pool")),
                                              "inception_4e"]
     assert graph.nodes[0].output_shape == (1, 528, 14, 14)  # Table 1: 4e reads 528 channels
-    dot = G.to_dot(G.graph_targets(["googlenet"], train=True, depth=2))
+    dot = G.to_dot(graph_targets(["googlenet"], train=True, depth=2))
     assert "aux1 (aux)" in dot and "aux2 (aux)" in dot
 
 

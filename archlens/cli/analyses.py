@@ -1,0 +1,151 @@
+"""Commands that analyse networks: ``compare``, ``inception``, ``claims``, ``check``, ``fit``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from archlens.cli.app import app
+from archlens.cli.options import (
+    TEXT_SUFFIXES,
+    BatchOpt,
+    BlockOpt,
+    DtypeOpt,
+    EngineOpt,
+    FormatOpt,
+    InputShapeOpt,
+    MaxActivationsOpt,
+    MaxDepthOpt,
+    MaxFlopsOpt,
+    MaxMacsOpt,
+    MaxParamsOpt,
+    OutputOpt,
+    SpecArg,
+    TargetArg,
+    TextFormat,
+    TrainOpt,
+    blocks,
+    choices,
+    engine_name,
+    input_shape_of,
+    limits,
+)
+from archlens.cli.output import emit, format_of
+
+
+def text_format(format: Optional[TextFormat], output) -> TextFormat:
+    """The format asked for, else the one ``-o``'s suffix names (``.csv``, ``.json``, ``.md``), else table."""
+    return format or TextFormat(format_of(output, TEXT_SUFFIXES, default="table"))
+
+
+@app.command("compare")
+def compare_command(
+    targets: Annotated[list[str], typer.Argument(help="Networks to compare; the first is the baseline for ratios.")],
+    format: FormatOpt = None,
+    train: TrainOpt = False,
+    engine: EngineOpt = None,
+    input_shape: InputShapeOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
+    chosen = text_format(format, output)
+    from archlens.analysis.compare import comparison
+
+    result = comparison(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape))
+    emit(result.render(chosen.value), output)
+
+
+StudyPart = choices("StudyPart", ("all", "modules", "cascade"))
+
+
+@app.command("inception")
+def inception_command(
+    target: Annotated[str, typer.Argument(help="A network with Inception modules (built-in name or spec file).")]
+    = "googlenet",
+    format: FormatOpt = None,
+    part: Annotated[Optional[StudyPart], typer.Option(
+        "--part", help="modules, cascade or all (default: all; csv: modules).")] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Naive vs reduced Inception modules: each module on the same input, then the whole-network cascade."""
+    chosen = text_format(format, output)
+    from archlens.analysis.inception import inception_study
+
+    study = inception_study(target)
+    shown = (part or (StudyPart.modules if chosen is TextFormat.csv else StudyPart.all)).value
+    emit(study.render(chosen.value, **({} if chosen is TextFormat.json else {"part": shown})), output)
+
+
+@app.command("claims")
+def claims_command(format: FormatOpt = None, output: OutputOpt = None) -> None:
+    """The GoogLeNet paper's quantitative claims, each with the measured figure and a verdict."""
+    chosen = text_format(format, output)
+    from archlens.analysis.claims import paper_claims
+
+    emit(paper_claims().render(chosen.value), output)
+
+
+@app.command("check")
+def check_command(
+    target: TargetArg,
+    max_params: MaxParamsOpt = None,
+    max_macs: MaxMacsOpt = None,
+    max_flops: MaxFlopsOpt = None,
+    max_activations: MaxActivationsOpt = None,
+    max_depth: MaxDepthOpt = None,
+    block: BlockOpt = None,
+    train: TrainOpt = False,
+    batch: BatchOpt = None,
+    dtype: DtypeOpt = "float32",
+    engine: EngineOpt = None,
+    input_shape: InputShapeOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Hold a network to a budget (options and the spec's budget: section). Exit 0 within, 1 over, 2 bad input."""
+    chosen = text_format(format, output)
+    from archlens.analysis.budget import check
+
+    report = check(target, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
+                   blocks=blocks(block), train=train, batch=batch, dtype=dtype, engine=engine_name(engine),
+                   input_shape=input_shape_of(input_shape))
+    emit(report.render(chosen.value), output)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+Vary = choices("Vary", ("width", "resolution"))
+FitFormat = choices("FitFormat", ("yaml", "json"))
+
+
+@app.command("fit")
+def fit_command(
+    target: SpecArg,
+    vary: Annotated[Vary, typer.Option("--vary", help="What to scale: channel width or input resolution.")]
+    = Vary.width,
+    max_params: MaxParamsOpt = None,
+    max_macs: MaxMacsOpt = None,
+    max_flops: MaxFlopsOpt = None,
+    max_activations: MaxActivationsOpt = None,
+    max_depth: MaxDepthOpt = None,
+    block: BlockOpt = None,
+    divisor: Annotated[int, typer.Option("--divisor", min=1, help="Round channels (or the input size) to a "
+                                                                  "multiple of this.")] = 8,
+    train: TrainOpt = False,
+    format: Annotated[FitFormat, typer.Option("--format", "-f", help="yaml: the fitted spec; json: the spec "
+                                                                      "and the check.")] = FitFormat.yaml,
+    output: OutputOpt = None,
+) -> None:
+    """Find the widest (or largest-input) variant within budget and write its spec. Exit 1 if none fits."""
+    from archlens.analysis.fit import fit
+
+    result = fit(target, vary=vary.value, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
+                 blocks=blocks(block), divisor=divisor, train=train)
+    summary = [str(line) for line in result.summary()]
+    for line in summary:
+        typer.echo(line, err=True)
+    if format is FitFormat.json:
+        emit(result.to_json(), output)
+    else:  # the spec, headed by comment lines saying how it was found
+        emit("".join(f"# {line.strip()}\n" for line in summary) + result.to_yaml(), output)

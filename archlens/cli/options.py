@@ -1,0 +1,77 @@
+"""Options every command shares, declared once (``Annotated`` aliases), and the enums behind them."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+
+def choices(name: str, values: tuple[str, ...]) -> Any:
+    """A string enum of ``values`` (member name = value), the type of an option with fixed choices."""
+    return enum.Enum(name, {value: value for value in values}, type=str)
+
+
+Engine = choices("Engine", ("analytic", "torch", "fvcore"))
+"""What counts: ``analytic`` (specs; no torch), ``torch`` (any module, on the meta device), ``fvcore``."""
+TextFormat = choices("TextFormat", ("table", "csv", "json", "markdown"))
+"""The formats of a command's text output (the registered renderers but ``html`` and ``text``)."""
+
+
+TEXT_SUFFIXES = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown"}
+
+TargetArg = Annotated[str, typer.Argument(
+    help="A built-in network name (archlens list), a spec file, or pkg.module:callable.")]
+SpecArg = Annotated[str, typer.Argument(help="A built-in network name or a spec file.")]
+FormatOpt = Annotated[Optional[TextFormat], typer.Option(
+    "--format", "-f", help="Output format (default: from the -o file's suffix .csv/.json/.md, else table).")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", help="Write to this file (atomically) instead of stdout.")]
+TrainOpt = Annotated[bool, typer.Option("--train", help="Training mode: include the auxiliary heads.")]
+InputShapeOpt = Annotated[Optional[str], typer.Option(
+    "--input-shape", help="N,C,H,W, e.g. 1,3,224,224: replaces each spec's input; what a module target "
+                          "(pkg.module:callable) runs on.")]
+BatchOpt = Annotated[Optional[int], typer.Option(
+    "--batch", min=1, help="Batch size (default 1, or the first number of --input-shape).")]
+EngineOpt = Annotated[Optional[Engine], typer.Option(
+    "--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta "
+                           "device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")]
+
+MaxParamsOpt = Annotated[Optional[str], typer.Option("--max-params", help="At most this many parameters (7M).")]
+MaxMacsOpt = Annotated[Optional[str], typer.Option("--max-macs", help="At most this many MACs (1.5G).")]
+MaxFlopsOpt = Annotated[Optional[str], typer.Option("--max-flops", help="At most this many FLOPs (3G).")]
+MaxActivationsOpt = Annotated[Optional[str], typer.Option(
+    "--max-activations", help="At most this many bytes of layer outputs, summed (64MB, 64MiB).")]
+MaxDepthOpt = Annotated[Optional[int], typer.Option(
+    "--max-depth", min=1, help="At most this many layers with parameters on the longest path.")]
+BlockOpt = Annotated[Optional[list[str]], typer.Option(
+    "--block", help="A limit per block: 'inception_*:macs=200M[,params=1M]' (repeatable).")]
+
+
+def input_shape_of(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    """``--input-shape 1,3,224,224`` -> ``(1, 3, 224, 224)`` (what it means: :mod:`archlens.targets`)."""
+    from archlens.targets import parse_shape
+
+    return parse_shape(text)
+
+
+def engine_name(engine: Optional[Engine]) -> Optional[str]:
+    return engine.value if engine is not None else None
+
+
+def limits(max_params: Optional[str], max_macs: Optional[str], max_flops: Optional[str],
+           max_activations: Optional[str], max_depth: Optional[int]) -> dict[str, Any]:
+    """The ``--max-*`` options given, by keyword (``{"max_macs": "1.5G"}``)."""
+    given = {"max_params": max_params, "max_macs": max_macs, "max_flops": max_flops,
+             "max_activations": max_activations, "max_depth": max_depth}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def blocks(block: Optional[list[str]]) -> list[dict[str, str]]:
+    """``--block 'inception_*:macs=200M'`` options as block budgets."""
+    from archlens.analysis.budget import parse_block_option
+
+    return [parse_block_option(item) for item in block or ()]

@@ -1,0 +1,195 @@
+"""One renderer a format, for every result: terminal table, Markdown, CSV, JSON, HTML (and ``text``).
+
+Each renderer takes a result (anything with ``view``/``records``/``to_dict``: see
+:mod:`archlens.tables`) and options for it (``depth`` for a profile, ``part`` for the Inception
+study) and returns text; ``import archlens`` registers them, so ``result.render("markdown")``,
+``result.to_json()``, ``str(result)`` and a notebook's display work on every result. The same
+result gives the same bytes in every format: terminal tables are drawn at a fixed width, never
+measured from the terminal.
+
+>>> import archlens
+>>> print(archlens.check("googlenet", max_params="7M").render("csv"), end="")
+scope,pattern,quantity,unit,limit,measured,margin,margin_fraction,ok,source
+network,,params,parameters,7000000,6998552,1448,0.000207,True,argument
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from typing import Any
+
+from archlens.conventions import JSON as JSON_CONVENTIONS
+from archlens.render.cells import cell_text, prose_text
+from archlens.tables import Prose, Table, Text, Value, register
+
+WIDTH = 1000
+"""The terminal renderer's line width: wide enough never to squeeze a table (lines are right-stripped)."""
+
+
+def _cells(table: Table, row: tuple[Any, ...]) -> list[str]:
+    return [cell_text(cell, column.unit) for column, cell in zip(table.columns, row)]
+
+
+# --- text: one sentence ---
+
+@register("text")
+def text(prose: Prose, **_options: Any) -> str:
+    """A :class:`~archlens.tables.Text` (or a string) as its sentence: what ``str(text)`` gives."""
+    return prose_text(prose)
+
+
+# --- terminal ---
+
+@register("table")
+def terminal(result: Any, **options: Any) -> str:
+    """The result as plain terminal text: each table under its title, its notes as ``- `` lines, then
+    the summary lines and the legend (rich draws the tables; no colour, no markup)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    view = result.view(**options)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=WIDTH, force_terminal=False, color_system=None, highlight=False,
+                      markup=False, emoji=False, soft_wrap=False)
+    for index, table in enumerate(view.tables):
+        if index:
+            console.print()
+        console.print(prose_text(table.title), soft_wrap=True)
+        grid = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_footer=table.total is not None)
+        footer = _cells(table, table.total) if table.total is not None else [""] * len(table.columns)
+        for column, foot in zip(table.columns, footer):
+            grid.add_column(column.title, footer=foot, justify=column.align, no_wrap=True)
+        for row in table.rows:
+            grid.add_row(*_cells(table, row))
+        console.print(grid)
+        for note in table.notes:
+            console.print(f"- {prose_text(note)}", soft_wrap=True)
+    for line in view.summary:
+        console.print(prose_text(line), soft_wrap=True)
+    if view.legend is not None:
+        console.print(prose_text(view.legend), soft_wrap=True)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+# --- Markdown ---
+
+def markdown_text(text: str) -> str:
+    """User text for Markdown: ``<``, ``>`` and ``&`` as entities, so a name holding HTML shows as text
+    wherever the Markdown becomes HTML (a viewer that does not sanitize would run it).
+
+    >>> markdown_text("<script>x</script> & co")
+    '&lt;script&gt;x&lt;/script&gt; &amp; co'
+    """
+    return html.escape(text, quote=False)
+
+
+def markdown_table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    """A GitHub Markdown table; ``align`` is one letter a column (``l``/``r``). Pipes and HTML are escaped."""
+    align = align or "l" * len(header)
+
+    def cell(value: str) -> str:
+        return markdown_text(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+@register("markdown")
+def markdown(result: Any, **options: Any) -> str:
+    """The result as GitHub Markdown: a ``###`` heading and a table each, notes and summary as lists,
+    the legend in italics; every user string escaped."""
+    view = result.view(**options)
+    parts = []
+    for table in view.tables:
+        rows = [_cells(table, row) for row in table.rows]
+        if table.total is not None:
+            rows.append([f"**{cell}**" if cell else "" for cell in _cells(table, table.total)])
+        align = "".join("r" if column.align == "right" else "l" for column in table.columns)
+        text = f"### {markdown_text(prose_text(table.title))}\n\n"
+        text += markdown_table([column.title for column in table.columns], rows, align)
+        if table.notes:
+            text += "\n" + "".join(f"- {markdown_text(prose_text(note))}\n" for note in table.notes)
+        parts.append(text)
+    text = "\n".join(parts)
+    if view.summary:
+        text += "\n" + "".join(f"- {markdown_text(prose_text(line))}\n" for line in view.summary)
+    if view.legend is not None:
+        text += f"\n_{markdown_text(prose_text(view.legend))}_\n"
+    return text
+
+
+# --- CSV ---
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "x".join(map(str, value))  # shapes: 1x3x224x224
+    if isinstance(value, (Text, Value)):
+        return cell_text(value)
+    return value
+
+
+@register("csv")
+def csv_text(result: Any, **options: Any) -> str:
+    """The result's records, one row each (header from the first); lists as ``1x3x224x224``, None empty."""
+    records = result.records(**options)
+    if not records:
+        return ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: _csv_value(value) for key, value in record.items()})
+    return buffer.getvalue()
+
+
+# --- JSON ---
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (Text, Value)):
+        return cell_text(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+@register("json")
+def json_text(result: Any, *, indent: int = 2, **options: Any) -> str:
+    """The result's data as JSON with a stable key order, and the counting conventions as its last field."""
+    data = {**result.to_dict(**options), "conventions": JSON_CONVENTIONS}
+    return json.dumps(data, indent=indent, ensure_ascii=False, default=_json_value) + "\n"
+
+
+# --- HTML ---
+
+@register("html")
+def html_text(result: Any, **options: Any) -> str:
+    """The result as an HTML fragment (a notebook's display, a report's table): every string escaped,
+    right-aligned cells of class ``num``."""
+    esc = html.escape
+    view = result.view(**options)
+    out = ["<div>"]
+    for table in view.tables:
+        def row_html(cells: list[str], tag: str) -> str:
+            return "<tr>" + "".join(
+                f'<{tag} class="num">{esc(cell)}</{tag}>' if column.align == "right" else f"<{tag}>{esc(cell)}</{tag}>"
+                for column, cell in zip(table.columns, cells)) + "</tr>"
+
+        head = row_html([column.title for column in table.columns], "th")
+        body = "".join(row_html(_cells(table, row), "td") for row in table.rows)
+        foot = f"<tfoot>{row_html(_cells(table, table.total), 'td')}</tfoot>" if table.total is not None else ""
+        out.append(f"<p><b>{esc(prose_text(table.title))}</b></p>"
+                   f"<table><thead>{head}</thead><tbody>{body}</tbody>{foot}</table>")
+        if table.notes:
+            out.append("<ul>" + "".join(f"<li>{esc(prose_text(note))}</li>" for note in table.notes) + "</ul>")
+    if view.summary:
+        out.append("<ul>" + "".join(f"<li>{esc(prose_text(line))}</li>" for line in view.summary) + "</ul>")
+    if view.legend is not None:
+        out.append(f"<p><i>{esc(prose_text(view.legend))}</i></p>")
+    out.append("</div>")
+    return "".join(out)
