@@ -45,18 +45,21 @@ def graph_command(
                                                       "(1: top-level blocks). Default or 0: every layer.")] = None,
     color: Annotated[ColorBy, typer.Option("--color", help="Shade nodes by their MACs or params.")] = ColorBy.macs,
     block: Annotated[Optional[str], typer.Option("--block", help="Draw only this block (e.g. inception_3a).")] = None,
+    fold: Annotated[bool, typer.Option("--fold/--no-fold", help="Draw a repeat of 3 blocks or more as its first "
+                                       "block and one node for the rest (default), or every block.")] = True,
     train: TrainOpt = False,
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
 ) -> None:
-    """Draw a network with graphviz: layers with kind, output shape, params and MACs; blocks as clusters."""
+    """Draw a network with graphviz: layers with kind, output shape, params and MACs; blocks as clusters;
+    residual shortcuts as skips."""
     from archlens.render import graph
     from archlens.report import profile_targets
 
     fmt = format.value if format is not None else format_of(output, GRAPH_SUFFIXES, names=".svg, .png, .pdf or .dot")
     profiled = profile_targets(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape))
     dot_text = graph.to_dot([graph.graph_of(item.profile, item.spec, depth=depth or None, color=color.value,
-                                            block=block) for item in profiled])
+                                            block=block, fold=fold) for item in profiled])
     try:
         data = graph.render(dot_text, fmt)
     except graph.GraphvizMissing:

@@ -30,7 +30,9 @@ from archlens.units import format_count
 FORMATS = ("svg", "png", "pdf", "dot")
 COLOR_BY = ("macs", "params", "none")
 # Groups drawn as one node whatever the depth: a conv or linear layer with its BatchNorm and ReLU.
-UNIT_KINDS = ("conv", "linear")
+UNIT_KINDS = ("conv", "conv_transpose", "linear")
+OWN_OPS = ("concat", "add", "mul")  # what a container computes itself: where its paths meet
+FOLD_AT = 3  # a repeat of this many blocks or more is drawn as its first block and one node for the rest
 INSTALL_HINT = (
     "install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
     "conda: conda install graphviz)"
@@ -45,6 +47,9 @@ CLUSTER_STYLE = {
     "vgg_stage": ("#eef5ff", "#6b8fc9"),
     "aux": ("#f3f3f3", "#999999"),
     "branch": ("#ffffff", "#cccccc"),
+    "repeat": ("#f1f8ee", "#7fa86b"),
+    "squeeze_excite": ("#f6f0fb", "#9a7fc0"),
+    "gate": ("#f6f0fb", "#9a7fc0"),
 }
 DEFAULT_CLUSTER_STYLE = ("#f7f7f7", "#aaaaaa")
 FONT = "Helvetica,Arial,sans-serif"
@@ -76,6 +81,7 @@ class Edge:
     tail: str
     head: str
     label: str | None   # the tensor shape, where it crosses a block boundary
+    skip: bool = False  # an identity shortcut (a residual's input to its add, a gate's input to its multiply)
 
 
 @dataclass(frozen=True)
@@ -114,13 +120,15 @@ def _prefixes(name: str) -> list[str]:
 
 
 def build_graph(profile: Profile, *, depth: int | None = None, color: str = "macs", block: str | None = None,
-                details: dict[str, str] | None = None) -> Graph:
+                details: dict[str, str] | None = None, fold: bool = True) -> Graph:
     """A :class:`Graph` of ``profile``.
 
     ``depth`` N draws every group N name levels down as one node (1: top-level blocks); None draws
     every layer (a conv with its BatchNorm and ReLU is always one node). ``color`` shades nodes by
     their share of ``macs`` or ``params`` (or ``none``). ``block`` draws only that block
-    (``inception_3a``). ``details`` maps layer names to a short note (kernel and stride).
+    (``inception_3a``). ``details`` maps layer names to a short note (kernel and stride). ``fold``
+    draws a repeat of :data:`FOLD_AT` blocks or more as its first block and one node for the others
+    (``layer3.1-22``, their sums), so ResNet-152 stays readable.
     """
     if color not in COLOR_BY:
         raise ArchlensError(f"unknown color {color!r}", hint=f"use one of: {', '.join(COLOR_BY)}")
@@ -138,10 +146,14 @@ def build_graph(profile: Profile, *, depth: int | None = None, color: str = "mac
     if not records:
         raise ArchlensError(f"{profile.name} has no layers to draw")
 
+    folded = _folds(records, group_kinds) if fold else {}
+
     # 1. Which node each record belongs to.
     def node_key(name: str) -> str:
         key = name if depth is None else ".".join(name.split(".")[:depth])
         for prefix in _prefixes(key):
+            if prefix in folded and prefix != block:
+                return folded[prefix]
             if group_kinds.get(prefix) in UNIT_KINDS and prefix != block:
                 return prefix
         return key
@@ -169,18 +181,22 @@ def build_graph(profile: Profile, *, depth: int | None = None, color: str = "mac
     whole = {"macs": totals.macs, "params": totals.params, "none": 0}[color]
     nodes = [Node("n0", "input", "input", "input", (), None, tuple(records[0].input_shape), 0, 0, 0.0, None)]
     paths: dict[str, list[str]] = {"n0": []}
+    fold_kinds = {key: group_kinds.get(first, "") for first, key in folded.items()}
     for index, (key, items) in enumerate(members.items(), start=1):
         single = _is_single(key, items)
-        kind = items[0].kind if single else group_kinds.get(key, items[0].kind)
+        kind = items[0].kind if single else group_kinds.get(key, fold_kinds.get(key) or items[0].kind)
         parts = tuple(item.kind for item in items) if group_kinds.get(key) in UNIT_KINDS else ()
         path = containers(key, items)
         cluster = path[-1] if path else None
         if cluster is None:
             label = key
         elif key == cluster:
-            label = kind if kind == "concat" else "own ops"  # what a container computes itself (torch engine)
+            label = kind if kind in OWN_OPS else "own ops"  # what a container computes itself (torch engine)
         else:
             label = key[len(cluster) + 1:]
+        if key in fold_kinds:
+            first, last = label.split("-")
+            label = f"{label} ({int(last) - int(first) + 1} alike)"
         stats = total_of(items)
         value = {"macs": stats.macs, "params": stats.params, "none": 0}[color]
         node = Node(
@@ -212,8 +228,30 @@ def _is_single(key: str, items: list[LayerStats]) -> bool:
     return len(items) == 1 and items[0].name == key
 
 
+def _folds(records: list[LayerStats], group_kinds: dict[str, str]) -> dict[str, str]:
+    """``{child: folded node}`` for the blocks ``1`` ... ``n-1`` of every repeat of :data:`FOLD_AT` or more
+    (``layer3.1`` ... ``layer3.22`` -> ``layer3.1-22``); block ``0`` is drawn in full."""
+    children: dict[str, list[str]] = {}
+    for record in records:
+        parts = record.name.split(".")
+        for end in range(1, len(parts)):
+            parent = ".".join(parts[:end])
+            if group_kinds.get(parent) == "repeat" and parts[end].isdigit():
+                child = f"{parent}.{parts[end]}"
+                if child not in children.setdefault(parent, []):
+                    children[parent].append(child)
+    folds: dict[str, str] = {}
+    for parent, members in children.items():
+        if len(members) >= FOLD_AT:
+            key = f"{parent}.{members[1].rsplit('.', 1)[1]}-{members[-1].rsplit('.', 1)[1]}"
+            folds.update({child: key for child in members[1:]})
+    return folds
+
+
 def _flow_edges(nodes: list[Node], paths: dict[str, list[str]], group_kinds: dict[str, str]) -> list[Edge]:
-    """Edges following the data: chains, fan-out into branches, fan-in at the concat, aux on the side.
+    """Edges following the data: chains, fan-out into branches, fan-in at the concat, a residual's main
+    path and shortcut meeting at its add (an identity shortcut drawn as a dashed skip), a gate's path
+    and its input meeting at its multiply, aux on the side.
 
     The tree is walked as items: ``("cluster", name)`` or ``("node", id)``.
     """
@@ -238,8 +276,36 @@ def _flow_edges(nodes: list[Node], paths: dict[str, list[str]], group_kinds: dic
     def kind_of(item: tuple[str, str]) -> str | None:
         return group_kinds.get(item[1]) if item[0] == "cluster" else by_id[item[1]].kind
 
+    def item_name(item: tuple[str, str]) -> str:
+        return item[1] if item[0] == "cluster" else by_id[item[1]].name
+
+    def own_op(prefix: str | None, items: list[tuple[str, str]]) -> tuple[str, str] | None:
+        """The node where a container's paths meet (its concat, add or multiply), if it has one."""
+        for item in items:
+            if item[0] == "node" and by_id[item[1]].name == prefix and by_id[item[1]].kind in ("add", "mul"):
+                return item
+        return None
+
     def flow(prefix: str | None, inputs: list[str]) -> list[str]:
         items = children(prefix)
+        meet = own_op(prefix, items)
+        if meet is not None:  # a residual (add) or a gate (mul): two paths from the input meet here
+            at = items.index(meet)
+            before, after = items[:at], items[at + 1:]
+            shortcut = [item for item in before if item_name(item) == f"{prefix}.shortcut"]
+            main = inputs
+            for item in [item for item in before if item not in shortcut]:
+                main = flow_item(item, main)
+            if shortcut:
+                skip_out = flow_item(shortcut[0], inputs)
+                edges.extend(Edge(tail, meet[1], None) for tail in skip_out)
+            else:
+                edges.extend(Edge(tail, meet[1], None, skip=True) for tail in inputs)
+            edges.extend(Edge(tail, meet[1], None) for tail in main)
+            inputs = [meet[1]]
+            for item in after:
+                inputs = flow_item(item, inputs)
+            return inputs
         branches = [item for item in items if kind_of(item) == "branch"]
         if branches:
             outputs: list[str] = []
@@ -267,7 +333,7 @@ def _flow_edges(nodes: list[Node], paths: dict[str, list[str]], group_kinds: dic
         outer_tail = paths[edge.tail][:1]
         outer_head = paths[edge.head][:1]
         crosses = outer_tail != outer_head
-        if crosses and edge.tail not in seen_tails:
+        if crosses and edge.tail not in seen_tails and not edge.skip:
             seen_tails.add(edge.tail)
             labelled.append(Edge(edge.tail, edge.head, shape_text(by_id[edge.tail].output_shape)))
         else:
@@ -401,7 +467,7 @@ def _graph_body(graph: Graph, prefix: str, indent: str, top: int) -> list[str]:
     def node_line(node: Node, pad: str) -> str:
         fill, font = _fill(_value(node, graph.color), top, graph.color)
         shape = ', shape=ellipse, style="filled"' if node.kind == "input" else ""
-        if node.kind == "concat":
+        if node.kind in OWN_OPS:
             shape = ', shape=box, style="filled"'
         return (f"{pad}{prefix}{node.id} [label={_node_label(node)}, tooltip={_quoted(node.name)}, "
                 f'fillcolor="{fill}", fontcolor="{font}"{shape}];')
@@ -422,8 +488,13 @@ def _graph_body(graph: Graph, prefix: str, indent: str, top: int) -> list[str]:
 
     lines = emit(None, indent)
     for edge in graph.edges:
-        label = f" [label={_quoted(' ' + edge.label)}]" if edge.label else ""
-        lines.append(f"{indent}{prefix}{edge.tail} -> {prefix}{edge.head}{label};")
+        attributes = []
+        if edge.label:
+            attributes.append(f"label={_quoted(' ' + edge.label)}")
+        if edge.skip:
+            attributes.append('style=dashed, color="#8a8a8a", constraint=false')
+        text = f" [{', '.join(attributes)}]" if attributes else ""
+        lines.append(f"{indent}{prefix}{edge.tail} -> {prefix}{edge.head}{text};")
     return lines
 
 
