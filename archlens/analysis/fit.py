@@ -36,7 +36,7 @@ from archlens.analysis.budget import (
     network_limits,
     spec_limits,
 )
-from archlens.errors import ArchlensError, BudgetExceeded, ShapeError
+from archlens.errors import ArchlensError, BudgetExceeded, ShapeError, SpecError
 from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
 from archlens.tables import Result, Text, View
 
@@ -248,6 +248,7 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
 
     evaluations = 0
     reports: dict[int, BudgetReport | None] = {}
+    problems: dict[int, ArchlensError] = {}
 
     def report_for(k: int) -> BudgetReport | None:
         nonlocal evaluations
@@ -255,10 +256,11 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
             evaluations += 1
             try:
                 reports[k] = evaluate(profile_spec(make(k), batch=batch, dtype=dtype, train=train), limits)
-            except ShapeError as error:
-                if vary == "width":
-                    raise _width_refusal(error, k, divisor) from None
-                reports[k] = None  # the input is too small for the network
+            except (ShapeError, SpecError) as error:
+                # the input is too small for the network, or the widths too narrow for its layers
+                # (a width formula reaching 0, channels that groups cannot divide): no variant there
+                reports[k] = None
+                problems[k] = error
         return reports[k]
 
     def fits(k: int) -> bool:
@@ -266,7 +268,11 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
         return report is not None and report.ok
 
     if vary == "width":
-        low, start, cap = 1, MILLI, MAX_WIDTH_MILLI
+        start, cap = MILLI, MAX_WIDTH_MILLI
+        # usually every width is valid; otherwise the narrowest valid one is searched for
+        low = 1 if report_for(1) is not None else _smallest_valid(lambda k: report_for(k) is not None, MILLI)
+        if low is None:
+            raise _width_refusal(problems[MILLI], MILLI, divisor)
     else:
         cap = MAX_RESOLUTION // divisor
         low = _smallest_valid(lambda k: report_for(k) is not None, cap)
@@ -274,8 +280,11 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
             raise ShapeError(f"no input height up to {MAX_RESOLUTION} fits {spec.name}'s layers", where=spec.name)
         start = max(low + 1, spec.input.height // divisor)
     if not fits(low):
-        smallest = (f"every channel count at {divisor}" if vary == "width"
-                    else f"input height {low * divisor}, the smallest its layers accept")
+        if vary == "width":
+            smallest = (f"every channel count at {divisor}" if low == 1
+                        else f"width x{low / MILLI:g}, the narrowest whose layers fit together")
+        else:
+            smallest = f"input height {low * divisor}, the smallest its layers accept"
         over = "; ".join(f"{item.block or 'network'} {item.quantity} {item.measured:,} > {item.limit:,}"
                          for item in report_for(low).failures)
         raise BudgetExceeded(f"even the smallest variant of {spec.name} ({smallest}) is over budget: {over}")
@@ -301,8 +310,9 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
                      report=report, evaluations=evaluations, capped=capped)
 
 
-def _width_refusal(error: ShapeError, milli: int, divisor: int) -> ShapeError:
-    """A width variant that does not fit together: say which multiplier, and what to do about groups."""
+def _width_refusal(error: ArchlensError, milli: int, divisor: int) -> ArchlensError:
+    """No width variant fits together (not even the spec's own widths once rounded to ``divisor``): say
+    so, and what to do about groups."""
     hint = error.hint
     if "groups=" in error.message or "cannot be split" in error.message:
         hint = (f"channel counts are rounded to multiples of --divisor {divisor}; choose a divisor that is a "
@@ -311,7 +321,9 @@ def _width_refusal(error: ShapeError, milli: int, divisor: int) -> ShapeError:
 
 
 def _smallest_valid(valid: Callable[[int], bool], cap: int) -> int | None:
-    """The smallest ``k`` in ``[1, cap]`` with ``valid(k)`` (valid sizes are an upward-closed range)."""
+    """The smallest ``k`` in ``[1, cap]`` with ``valid(k)``, by bisection (valid sizes are taken as an
+    upward-closed range; a width above it that is not valid, which grouped layers can make, counts as
+    not fitting)."""
     if not valid(cap):
         return None
     return _boundary(lambda k: k > 0 and valid(k), cap, 0)

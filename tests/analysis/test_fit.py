@@ -110,13 +110,21 @@ def test_layers_narrower_than_the_divisor_are_not_rounded_up():
     assert round_channels(64, 750, 8) == 48
 
 
-def test_width_fit_refuses_plainly_when_rounding_breaks_groups():
-    # conv b has 4 groups: at width x0.001 conv a rounds to 2 channels, which 4 groups cannot divide
+def test_width_fit_skips_widths_too_narrow_for_the_layers():
+    # ResNeXt's width is planes * 4 // 64 * 32 channels: 0 once planes is narrowed to 8, so the
+    # narrowest variants do not exist; fit searches above them
+    result = archlens.fit("resnext50-32x4d", max_params="10M")
+    assert result.report.ok and 0.3 < result.value < 0.7
+    assert profile_spec(result.spec).totals.params <= 10_000_000
+
+
+def test_width_fit_says_when_the_widths_cannot_fit_together():
+    # 3 groups on a 2-channel-wide layer: not a width the divisor 2 can reach
     spec = {"name": "grouped", "input": {"channels": 3, "height": 8, "width": 8}, "layers": [
-        {"conv": {"name": "a", "out": 8, "kernel": 1}},
-        {"conv": {"name": "b", "out": 8, "kernel": 1, "groups": 4}}]}
+        {"conv": {"name": "a", "out": 3, "kernel": 1}},
+        {"conv": {"name": "b", "out": 6, "kernel": 1, "groups": 3}}]}
     with pytest.raises(ShapeError) as caught:
         archlens.fit(spec, max_macs=10, divisor=2)
     message = str(caught.value)
-    assert message.startswith("b: at width x0.001: groups=4 must divide both input channels (2)")
+    assert message.startswith("b: at width x1: groups=3 must divide both input channels (4)")
     assert "choose a divisor that is a multiple of the layer's groups" in message
