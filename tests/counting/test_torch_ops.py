@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archlens.counting import formulas as fm
-from archlens.counting.torch_engine import ROOT, profile_module
+from archlens.counting.torch import ROOT, profile_module
 
 
 class Fn(nn.Module):
