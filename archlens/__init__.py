@@ -32,6 +32,7 @@ _EXPORTS = {
     "paper_claims": ("archlens.analysis.claims", "paper_claims"),
     "check": ("archlens.analysis.budget", "check"),
     "fit": ("archlens.analysis.fit", "fit"),
+    "register_op": ("archlens.counting.torch", "register_op"),
     "ArchlensError": ("archlens.errors", "ArchlensError"),
     "SpecError": ("archlens.errors", "SpecError"),
     "ShapeError": ("archlens.errors", "ShapeError"),

@@ -8,9 +8,11 @@ counting the ops that really run, with the formulas of :mod:`archlens.counting.f
 * :mod:`.engine`: :func:`profile_module`, the entry point.
 """
 
-from archlens.counting.torch.engine import ROOT, materialize, profile_module, user_code
+from archlens.counting.torch.engine import (DEVICES, ROOT, Inputs, TensorSpec, UncountedOps, materialize,
+                                            profile_module, require_counted, user_code)
 from archlens.counting.torch.kinds import LEAF_KINDS, class_kind, group_kind, leaf_kind
 from archlens.counting.torch.ops import ATEN_HANDLERS, FUNCTION_HANDLERS, OpRegistration, register_op
 
-__all__ = ["ATEN_HANDLERS", "FUNCTION_HANDLERS", "LEAF_KINDS", "OpRegistration", "ROOT", "class_kind",
-           "group_kind", "leaf_kind", "materialize", "profile_module", "register_op", "user_code"]
+__all__ = ["ATEN_HANDLERS", "DEVICES", "FUNCTION_HANDLERS", "LEAF_KINDS", "Inputs", "OpRegistration", "ROOT",
+           "TensorSpec", "UncountedOps", "class_kind", "group_kind", "leaf_kind", "materialize", "profile_module",
+           "register_op", "require_counted", "user_code"]

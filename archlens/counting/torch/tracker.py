@@ -348,7 +348,12 @@ class _DispatchMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        try:
+            out = func(*args, **kwargs)
+        except Exception as error:
+            if _meta_limitation(error, args, kwargs):
+                raise CannotRunOnMeta(str(func._overloadpacket), error) from error
+            raise
         tracker = self.tracker
         if not tracker.suppress:
             packet = func._overloadpacket
@@ -360,6 +365,26 @@ class _DispatchMode(TorchDispatchMode):
             tracker.op(packet, ATEN_HANDLERS.get(packet), WEIGHTED_OPS.get(packet),
                        packet in POOL_OPS, args, kwargs, out, writes_state)
         return out
+
+
+class CannotRunOnMeta(Exception):
+    """An op that cannot run on the meta device (its result's shape depends on the values: ``nonzero``,
+    ``nms``, ``.item()``; or it has no meta kernel), named by its aten name."""
+
+    def __init__(self, op: str, error: BaseException):
+        super().__init__(f"{op} cannot run on the meta device")
+        self.op = op
+        self.error = error
+
+
+def _meta_limitation(error: BaseException, args: tuple, kwargs: dict) -> bool:
+    """An op's failure that is the meta device's, not the shapes': no meta kernel, a value asked for,
+    or a tensor made on another device."""
+    if not any(tensor.is_meta for tensor in flat_tensors(args)) and not any(
+            tensor.is_meta for tensor in tensors_in(kwargs)):
+        return False
+    text = str(error).lower()
+    return isinstance(error, NotImplementedError) or "meta" in text or "fake impl" in text
 
 
 _WRITTEN: dict[Any, tuple[tuple[int, str], ...]] = {}
