@@ -250,6 +250,35 @@ def _conv_tbc(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
     return fm.conv(shape_of(out), (channels_out, channels_in, kernel), bias=True)
 
 
+def _accumulate(source_index: int, name: str) -> OpHandler:
+    """scatter_add, index_add, index_put with accumulate: one add per source element (F.fold's col2im:
+    per input element); without accumulation, index_put is a copy."""
+    def handler(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+        if name == "values" and not arg(args, kwargs, 3, "accumulate", False):
+            return fm.ZERO
+        return fm.pointwise(shape_of(arg(args, kwargs, source_index, name)), 1)
+
+    handler.__name__ = f"_accumulate_{name}"
+    return handler
+
+
+def _weight_norm(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # _weight_norm_interface(v, g, dim): w = v * (g / ||v||): the norm (2 per element), the scale (1)
+    v = arg(args, kwargs, 0, "v")
+    return fm.reduction_of("norm", shape_of(v)) + fm.pointwise(shape_of(v), 1)
+
+
+def _embedding_bag(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # _embedding_bag(weight, indices, offsets, scale_grad_by_freq, mode, sparse, per_sample_weights, ...):
+    # every looked-up row is summed (or averaged, or maxed) into its bag; per-sample weights multiply it
+    weight, indices = arg(args, kwargs, 0, "weight"), arg(args, kwargs, 1, "indices")
+    gathered = (indices.numel(), weight.shape[-1])
+    count = fm.reduction(gathered)
+    if arg(args, kwargs, 6, "per_sample_weights") is not None:
+        count = count + fm.pointwise(gathered, 1)
+    return count
+
+
 def _free(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
     return fm.ZERO
 
@@ -307,7 +336,7 @@ FREE_NAMES = (
     "tril_indices", "triu_indices", "resize_", "_local_scalar_dense",
     # data movement: lookups, gathers, scatters of values, rolls, flips, repeats, padding, shuffles
     "embedding", "index", "_unsafe_index", "index_select", "gather", "take", "take_along_dim", "scatter",
-    "scatter_", "index_put", "index_put_", "_index_put_impl_", "index_fill", "index_fill_", "masked_scatter",
+    "scatter_", "index_fill", "index_fill_", "masked_scatter",
     "masked_select", "slice_scatter", "select_scatter", "diagonal_scatter", "as_strided_scatter", "roll",
     "flip", "repeat", "repeat_interleave", "im2col", "reflection_pad1d", "reflection_pad2d",
     "reflection_pad3d", "replication_pad1d", "replication_pad2d", "replication_pad3d", "channel_shuffle",
@@ -366,6 +395,13 @@ for _handler, _names in (
     (_addcmul, _with_inplace("addcmul", "addcdiv")),
     (_lerp, _with_inplace("lerp")),
     (_elementwise, _with_inplace(*ELEMENTWISE_NAMES)),
+    (_accumulate(3, "src"), _with_inplace("scatter_add", "scatter_reduce")),
+    (_accumulate(3, "source"), _with_inplace("index_add", "index_reduce")),
+    (_accumulate(2, "values"), ("index_put", "index_put_", "_index_put_impl_")),
+    (_accumulate(0, "input"), ("col2im",)),
+    (_weight_norm, ("_weight_norm_interface",)),
+    (_reduction("norm"), ("norm_except_dim",)),
+    (_embedding_bag, ("_embedding_bag", "_embedding_bag_forward_only")),
     (_free, FREE_NAMES),
 ):
     _register_aten(_handler, _names)
