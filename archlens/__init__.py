@@ -33,6 +33,7 @@ _EXPORTS = {
     "reproduce_table1": ("archlens.analysis.table1", "reproduce_table1"),
     "check": ("archlens.analysis.budget", "check"),
     "fit": ("archlens.analysis.fit", "fit"),
+    "register_op": ("archlens.counting.torch", "register_op"),
     "ArchlensError": ("archlens.errors", "ArchlensError"),
     "SpecError": ("archlens.errors", "SpecError"),
     "ShapeError": ("archlens.errors", "ShapeError"),

@@ -31,12 +31,16 @@ Conventions (stated once here and in the README):
     bilinear interpolation and grid sampling 7 per output element (4 multiplies, 3 adds), linear 3,
     trilinear 15, bicubic 31, nearest 0 (a copy); a reduction per input element as
     :data:`REDUCTION_OPS` lists them (sum, mean, max, min, prod, argmax, any, all, cumsum 1; a vector
-    norm 2; var and std 4; logsumexp 4);
+    norm 2; var and std 4; logsumexp 4); ``nn.EmbeddingBag`` 1 per looked-up element (its sum, mean
+    or max; per-sample weights add a multiply each, in ``elementwise_ops``);
   - ``elementwise_ops``: 1 per output element of add, subtract, multiply, divide, and of unary
     math (``pow``, ``sqrt``, ``rsqrt``, ``exp``, ``log``, ``sin``, ``cos``, ``erf``, ``abs``,
     ``neg``, ``reciprocal`` ...), compares, ``maximum``/``minimum``, selects (``where``,
     ``masked_fill``, ``tril``); ``clamp`` 1 per bound; ``addcmul``/``addcdiv`` 2 (3 with a scale);
-    ``lerp`` 3 (:func:`pointwise`).
+    ``lerp`` 3 (:func:`pointwise`); accumulation, 1 per source element: ``scatter_add``,
+    ``index_add``, ``index_put(accumulate=True)``, ``F.fold`` (``col2im``: per input element);
+    weight norm (``w = g v / ||v||``, every forward): the norm in ``pool_ops`` (2 per weight
+    element) and the scale here (1);
 
 * Free: concatenation, splitting, flatten, reshapes, views and permutes (channel shuffle), in-place
   views (``transpose_``, ``as_strided_``), copies and padding, data movement (embedding lookups,

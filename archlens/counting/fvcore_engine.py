@@ -58,7 +58,7 @@ def profile_module_fvcore(module_or_factory: Any, input_shape: tuple[int, ...], 
         raise ArchlensError("the fvcore engine needs fvcore", hint="pip install fvcore") from None
     import torch
 
-    from archlens.counting.torch_engine import ROOT, materialize, profile_module
+    from archlens.counting.torch import ROOT, materialize, profile_module
 
     module = materialize(module_or_factory, name, device=None)  # fvcore needs real weights
     if any(t.is_meta for t in (*module.parameters(), *module.buffers())):

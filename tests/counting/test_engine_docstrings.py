@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["archlens.counting.formulas", "archlens.counting.torch_engine", "archlens.counting.fvcore_engine",
+MODULES = ["archlens.counting.formulas", "archlens.counting.torch_engine", "archlens.counting.torch.engine",
+           "archlens.counting.torch.ops", "archlens.counting.fvcore_engine",
            "archlens.targets"]
 
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archlens.counting import formulas as fm
-from archlens.counting.torch_engine import ROOT, profile_module
+from archlens.counting.torch import ROOT, profile_module
 
 
 class Fn(nn.Module):
@@ -179,6 +179,15 @@ FUNCTION_CASES = [
      {"macs": 7 * 2 * 6 * 4 * 3, "bias_ops": 7 * 2 * 6}),
     ("linear_keywords", lambda x: F.linear(input=x, weight=x.new_zeros(3, 6)), (2, 4, 6), {"macs": 8 * 6 * 3}),
     ("einsum", lambda x: torch.einsum("bij,bkj->bik", x, x), (2, 4, 6), {"macs": 2 * 4 * 4 * 6}),
+    # accumulation: one add per source element; F.fold (col2im) per input element (1 x 8 x 9)
+    ("fold", lambda x: F.fold(x, (4, 4), 2), (1, 8, 9), {"elementwise_ops": 72}),
+    ("scatter_add", lambda x: x.scatter_add(1, x.new_zeros(2, 2, 6, dtype=torch.long), x[:, :2]), (2, 4, 6),
+     {"elementwise_ops": 24}),
+    ("index_add", lambda x: x.index_add(1, x.new_zeros(2, dtype=torch.long), x[:, :2]), (2, 4, 6),
+     {"elementwise_ops": 24}),
+    ("index_put_accumulate", lambda x: x.index_put((x.new_zeros(2, dtype=torch.long),), x[:2], accumulate=True),
+     (2, 4, 6), {"elementwise_ops": 48}),
+    ("index_put", lambda x: x.index_put((x.new_zeros(2, dtype=torch.long),), x[:2]), (2, 4, 6), {}),
     # free: data movement, in-place views, random fills
     *[(name, function, (2, 4, 6), {}) for name, function in (
         ("roll", lambda x: x.roll(1, 1)), ("index", lambda x: x[:, [0, 2]]), ("flip", lambda x: x.flip(1)),
@@ -268,3 +277,27 @@ def test_a_record_takes_its_kind_from_the_class_for_containers_too():
     p = profile_module(Block(), (2, 3, 8))
     assert {layer.name: layer.kind for layer in p.layers}["attn"] == "attention"
     assert ROOT not in {layer.name for layer in p.layers}
+
+
+def test_weight_norm_runs_on_every_forward():
+    # w = g * v / ||v|| on the (4, 4) weight: the norm 2 per element, the scale 1; then the linear layer
+    p = profile_module(lambda: nn.utils.parametrizations.weight_norm(nn.Linear(4, 4)), (2, 4))
+    assert columns(p) == {"macs": 2 * 4 * 4, "bias_ops": 2 * 4, "pool_ops": 16 * 2, "elementwise_ops": 16}
+    assert p.totals.params == 4 + 16 + 4 and p.unsupported == ()
+
+
+def test_embedding_bag_sums_the_rows_it_looks_up():
+    # 3 bags of 5 indices, rows 4 wide: 60 elements summed; with per-sample weights, 60 multiplies too
+    p = profile_module(lambda: nn.EmbeddingBag(10, 4), inputs=torch.zeros(3, 5, dtype=torch.long))
+    assert (p.layers[0].kind, columns(p)) == ("embedding_bag", {"pool_ops": 60})
+
+    class Weighted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(10, 4, mode="sum")
+
+        def forward(self, ids):
+            return self.bag(ids, per_sample_weights=ids.new_ones(ids.shape, dtype=torch.float32))
+
+    assert columns(profile_module(Weighted, inputs=torch.zeros(3, 5, dtype=torch.long))) == {
+        "pool_ops": 60, "elementwise_ops": 60}

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import archlens
-from archlens.counting.torch_engine import ROOT, profile_module
+from archlens.counting.torch import ROOT, profile_module
 
 
 class BufferMLP(nn.Module):
