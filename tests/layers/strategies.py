@@ -239,6 +239,8 @@ def residual(draw, shape: Shape):
         body["shortcut"] = rule
     if draw(st.booleans()):
         body["scale"] = draw(st.sampled_from([0.1, 0.17, 1.0]))
+    if draw(st.booleans()):
+        body["shortcut_first"] = True
     return {"residual": body}, out, {}
 
 
