@@ -74,12 +74,13 @@ class Split(nn.Module):
 
 class Residual(nn.Module):
     """``activation(main(x) * scale + shortcut(x))`` (``residual``). The main path's modules are direct
-    children; the shortcut (when not the identity) is the child ``shortcut``; the activation comes last."""
+    children; the shortcut (when not the identity) is the child ``shortcut``, run before the main path
+    when ``shortcut_first``; the activation comes last."""
 
     archlens_op_kind = "add"
 
     def __init__(self, kind: str, main: "OrderedDict[str, nn.Module]", shortcut: nn.Module | None,
-                 activation: tuple[str, nn.Module] | None, scale: float | None):
+                 activation: tuple[str, nn.Module] | None, scale: float | None, shortcut_first: bool = False):
         super().__init__()
         self.archlens_kind = kind
         self._main = list(main)
@@ -93,12 +94,15 @@ class Residual(nn.Module):
             self._activation = activation[0]
             self.add_module(activation[0], activation[1])
         self.scale = scale
+        self.shortcut_first = shortcut_first
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.shortcut(x) if self.has_shortcut and self.shortcut_first else x
         out = x
         for name in self._main:
             out = getattr(self, name)(out)
-        skip = self.shortcut(x) if self.has_shortcut else x
+        if self.has_shortcut and not self.shortcut_first:
+            skip = self.shortcut(x)
         out = out * self.scale + skip if self.scale is not None else out + skip
         if self._activation is not None:
             out = getattr(self, self._activation)(out)

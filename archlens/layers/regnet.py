@@ -3,15 +3,20 @@
 The widths follow the paper's linear-then-quantized rule, as torchvision computes them
 (``BlockParams.from_init_params``): block ``j`` has the continuous width ``w_0 + w_a j``, quantized
 to ``w_0 w_m^round(log(u_j / w_0) / log w_m)`` rounded to a multiple of 8; consecutive blocks of one
-width form a stage; each stage's bottleneck width is made divisible by its group width. Every block
+width form a stage; each stage's bottleneck width is made divisible by its group width. torchvision
+computes the widths with float32 tensors, and so does this (each step rounded to float32): where
+``w_0 w_m^c / 8`` is a tie in exact arithmetic (``w_0 = 360, w_m = 2.3``: 103.5), float64 and float32
+round it different ways. Every block
 is a residual bottleneck: 1x1 conv (``a``), 3x3 grouped conv with the stage's stride on the first
 block (``b``), squeeze-and-excitation with ``se_ratio`` of the block's input width (``se``, RegNetY),
-1x1 conv (``c``), a projection shortcut where the shape changes, ReLU after the add.
+1x1 conv (``c``), a projection shortcut where the shape changes (run before the main path, as
+torchvision's ``proj(x) + f(x)``), ReLU after the add.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -30,18 +35,29 @@ QUANTUM = 8
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
+def _f32(value: float) -> float:
+    """``value`` rounded to the nearest float32 (a float64 result of one +, -, *, / of float32 values,
+    rounded so, is the float32 operation's result)."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
 def stage_plan(depth: int, w_0: int, w_a: float, w_m: float, group_width: int, bottleneck_multiplier: float
                ) -> list[tuple[int, int, int]]:
     """``(width, depth, group width)`` of each stage.
 
     >>> stage_plan(16, 48, 27.89, 2.09, 8, 1.0)     # RegNetY-400MF
     [(48, 1, 8), (104, 3, 8), (208, 6, 8), (440, 6, 8)]
+    >>> stage_plan(6, 360, 79.23, 2.3, 1, 1.0)      # 360 x 2.3 / 8 = 103.5: float32 rounds up, float64 down
+    [(360, 3, 1), (832, 3, 1)]
+    >>> stage_plan(19, 440, 136.04, 2.1, 56, 1.0)   # 440 x 2.1 / 8 = 115.5: float32 down, float64 up
+    [(448, 2, 56), (896, 5, 56), (1960, 11, 56), (4088, 1, 56)]
     """
     widths = []
+    slope, base, step = _f32(w_a), _f32(w_0), _f32(math.log(w_m))
     for index in range(depth):
-        continuous = index * w_a + w_0
-        capacity = round(math.log(continuous / w_0) / math.log(w_m))
-        widths.append(int(round(w_0 * w_m ** capacity / QUANTUM) * QUANTUM))
+        continuous = _f32(_f32(index * slope) + base)
+        capacity = round(_f32(_f32(math.log(_f32(continuous / base))) / step))
+        widths.append(int(round(_f32(base * _f32(_f32(w_m) ** capacity)) / QUANTUM)) * QUANTUM)
     stages: list[list[int]] = []
     for width in widths:
         if stages and stages[-1][0] == width:
@@ -104,7 +120,8 @@ class RegNet(LayerType):
                 main.append(construct(Conv, name="c", out=width, kernel=1, bias=False, batch_norm=bn,
                                       activation="none"))
                 blocks.append(construct(Residual, name=str(index), layers=main, shortcut="auto",
-                                        projection=Projection(), activation="relu", block="res_bottleneck"))
+                                        projection=Projection(), activation="relu", shortcut_first=True,
+                                        block="res_bottleneck"))
                 width_in = width
             stages.append(construct(Sequence, name=f"block{stage_index}", layers=blocks, block="stage"))
         return construct(Sequence, name=self.name, layers=stages, block="regnet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from archlens.layers import register, validate_layers
 from archlens.layers.base import LayerType, construct
@@ -27,16 +27,29 @@ def with_fields(layer: LayerType, fields: dict[str, Any], walker, where: str) ->
 @register
 class Repeat(LayerType):
     """``layer`` repeated ``times`` in a row, named ``0``, ``1``, ... (PyTorch's ``nn.Sequential`` names);
-    ``first`` replaces fields of the first one (a stage's first block has its own stride and width).
-    Expands into a ``sequence`` labelled ``block`` (default ``repeat``)."""
+    ``first`` replaces fields of the first one (a stage's first block has its own stride and width);
+    ``index`` names a parameter of the repeated block that each copy gets its position in (0, 1, ...):
+    a stochastic-depth rate that grows block by block. Expands into a ``sequence`` labelled ``block``
+    (default ``repeat``)."""
 
     type: Literal["repeat"] = "repeat"
     times: PositiveInt
     layer: "AnyLayer"  # noqa: F821
     first: dict[str, Any] = {}
+    index: str | None = None
     block: Line | None = None
 
     macro = True
+
+    @model_validator(mode="after")
+    def _index_is_a_block_parameter(self) -> "Repeat":
+        if self.index is not None:
+            if not self.index.isidentifier():
+                raise ValueError(f"index must be a parameter name, got {self.index!r}")
+            if self.layer.type != "block":
+                raise ValueError("index gives each copy its position as a parameter of a block: the repeated "
+                                 f"layer must use a block defined under blocks:, not {self.layer.key!r}")
+        return self
 
     def size_hint(self) -> int:
         return 1 + self.times * self.layer.size_hint()
@@ -51,8 +64,13 @@ class Repeat(LayerType):
         walker.reserve(self.times * self.layer.size_hint(), where)
         rest = self.layer.model_copy(update={"name": None}) if self.layer.name is not None else self.layer
         first = with_fields(rest, self.first, walker, f"{where}.first") if self.first else rest
-        layers = [construct(type(first), **{**first.__dict__, "name": "0"})]
-        layers += [construct(type(rest), **{**rest.__dict__, "name": str(index)}) for index in range(1, self.times)]
+        layers = []
+        for position in range(self.times):
+            layer = first if position == 0 else rest
+            fields = {**layer.__dict__, "name": str(position)}
+            if self.index is not None:  # a block use (checked): its parameter checked where it expands
+                fields["args"] = {**layer.args, self.index: position}
+            layers.append(construct(type(layer), **fields))
         return construct(Sequence, name=self.name, layers=layers, block=self.block or "repeat")
 
     def scale_widths(self, scaler):

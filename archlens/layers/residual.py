@@ -34,6 +34,8 @@ class Residual(LayerType):
     BatchNorm), ``auto`` (identity where the shapes match, else a projection: ResNet's rule),
     ``optional`` (identity where the shapes match, else no shortcut at all: MobileNetV2's rule), or a
     list of layers. ``scale`` multiplies the main path before the add (Inception-ResNet).
+    ``shortcut_first``: the shortcut runs before the main path (torchvision's RegNet computes
+    ``proj(x) + f(x)``): the same counts, listed in that order.
     """
 
     type: Literal["residual"] = "residual"
@@ -43,6 +45,7 @@ class Residual(LayerType):
     projection: Projection = Projection()
     activation: ActivationName = "none"
     scale: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    shortcut_first: StrictBool = False
     block: Line | None = None
 
     def forward(self, walker, name, shape, depth, where):
@@ -52,6 +55,7 @@ class Residual(LayerType):
                                 f"{'shortcut' if layer.name == SHORTCUT_NAME else 'activation after the add'} "
                                 "has that name)", where=f"{where}.layers[{index}]", hint="rename it")
         slot = walker.group(name, self.block or "residual")
+        main_start = walker.marks()
         layers, out, main_depth = walker.walk(self.layers, name, shape, depth, f"{where}.layers")
         shortcut = self.resolved_shortcut(name, shape, out)
         if shortcut is None:  # `optional` and the shapes differ: a plain path
@@ -59,7 +63,10 @@ class Residual(LayerType):
             return Sequence(name=self.name, layers=layers, block=self.block), out, main_depth
         skip_depth = depth
         if shortcut != "identity":
+            shortcut_start = walker.marks()
             walked, skip, skip_depth = walker.walk(shortcut, name, shape, depth, f"{where}.shortcut")
+            if self.shortcut_first:  # the main path's shape decides the shortcut: walked first, listed after
+                walker.move_before(main_start, shortcut_start)
             if skip != out:
                 raise ShapeError(f"the shortcut gives {shape_text(skip)} but the main path {shape_text(out)}: "
                                  "they cannot be added", where=name)
@@ -132,10 +139,13 @@ class Residual(LayerType):
         elif self.shortcut != "identity":  # pragma: no cover - the walk resolves every rule first
             raise SpecError(f"shortcut {self.shortcut!r} was not resolved", where=name)
         activation = None if self.activation == "none" else (self.activation, activation_module(self.activation))
-        return Module(self.block or "residual", main, shortcut, activation, self.scale)
+        return Module(self.block or "residual", main, shortcut, activation, self.scale, self.shortcut_first)
 
     def detail(self) -> str | None:
-        return None if self.scale is None else f"scale {self.scale:g}"
+        details = [f"scale {self.scale:g}"] if self.scale is not None else []
+        if self.shortcut_first:
+            details.append("shortcut first")
+        return ", ".join(details) or None
 
 
 __all__ = ["Projection", "Residual"]

@@ -102,6 +102,17 @@ class Walker:
         if index >= 0 and self.groups[index][2] is None:
             self.groups[index][2] = shape
 
+    def marks(self) -> tuple[int, int]:
+        """Where the next record and the next group will go (for :meth:`move_before`)."""
+        return len(self.records), len(self.groups)
+
+    def move_before(self, start: tuple[int, int], moved: tuple[int, int]) -> None:
+        """Move the records and groups made since ``moved`` (a :meth:`marks`) to ``start`` (an earlier
+        one): a part walked after another but run before it (a residual's ``shortcut_first``). The groups
+        between are closed, so no position handed out by :meth:`group` is still in use."""
+        for items, begin, middle in ((self.records, start[0], moved[0]), (self.groups, start[1], moved[1])):
+            items[begin:] = items[middle:] + items[begin:middle]
+
     @contextmanager
     def silenced(self):
         """Walk without recording (an aux head at inference: expanded and checked, not counted)."""

@@ -239,6 +239,8 @@ def residual(draw, shape: Shape):
         body["shortcut"] = rule
     if draw(st.booleans()):
         body["scale"] = draw(st.sampled_from([0.1, 0.17, 1.0]))
+    if draw(st.booleans()):
+        body["shortcut_first"] = True
     return {"residual": body}, out, {}
 
 
@@ -289,6 +291,13 @@ def repeat(draw, shape: Shape):
         layer = {"conv": {"out": out, "kernel": 3, "padding": 1}}
         first = {"stride": 2} if draw(st.booleans()) else {}
         size = shape[1:] if not first else tuple((s - 1) // 2 + 1 for s in shape[1:])
+        if draw(st.booleans()):  # each copy gets its position: a stochastic-depth rate that grows
+            blocks = {"ramp": {"params": {"out": "required", "stride": 1, "i": 0}, "widths": ["out"], "layers": [
+                {"conv": {"out": "$out", "kernel": 3, "padding": 1, "stride": "$stride"}},
+                {"stochastic_depth": {"p": "${0.1 * i}"}}]}}
+            body = {"times": times, "index": "i", "layer": {"ramp": {"out": out}},
+                    **({"first": first} if first else {})}
+            return {"repeat": body}, (out, *size), blocks
         body = {"times": times, "layer": layer, **({"first": first} if first else {})}
         return {"repeat": body}, (out, *size), {}
     return {"repeat": {"times": times, "layer": {"linear": {"out": shape[0]}}}}, shape, {}

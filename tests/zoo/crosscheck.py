@@ -46,12 +46,32 @@ def implementation(reference: str):
     if library == "torchvision":
         import torchvision
 
-        return lambda: torchvision.models.get_model(model, weights=None)
+        return lambda: _tensor_arithmetic_on_cpu(lambda: torchvision.models.get_model(model, weights=None))
     if library == "timm":
         import timm
 
         return lambda: timm.create_model(model, pretrained=False)
     raise ValueError(f"no cross-check for {reference!r}")
+
+
+def _tensor_arithmetic_on_cpu(build):
+    """``build()`` (called under ``torch.device("meta")``), with torchvision's RegNet design-space arithmetic
+    on the CPU: ``BlockParams.from_init_params`` computes the stage widths with tensors and ``.tolist()``,
+    which meta tensors cannot give (the weights are still made on meta)."""
+    import torch
+    from torchvision.models.regnet import BlockParams
+
+    original = BlockParams.__dict__["from_init_params"]
+
+    def on_cpu(cls, *args, **kwargs):
+        with torch.device("cpu"):
+            return original.__func__(cls, *args, **kwargs)
+
+    BlockParams.from_init_params = classmethod(on_cpu)
+    try:
+        return build()
+    finally:
+        BlockParams.from_init_params = original
 
 
 @dataclass
