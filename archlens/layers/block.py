@@ -33,7 +33,7 @@ from archlens.errors import SpecError, did_you_mean
 from archlens.layers import register, validate_layers
 from archlens.layers.base import CannotScale, LayerType, construct
 from archlens.layers.containers import Sequence
-from archlens.layers.expressions import substitute
+from archlens.layers.expressions import present_layers, substitute
 from archlens.layers.fields import Model, Text
 
 REQUIRED = "required"
@@ -118,7 +118,10 @@ class BlockUse(LayerType):
             raise SpecError(f"blocks nest deeper than {MAX_BLOCK_NESTING} levels", where=where)
         definition = self.definition(walker.blocks, where)
         scope = {**walker.params, **self.arguments(definition, where), **block_input_scope(shape)}
-        data = substitute(definition.layers, scope, where)
+        data = present_layers(substitute(definition.layers, scope, where), where)
+        if not data:
+            raise SpecError(f"block {self.block!r} leaves out every layer here (each layer's when: is false)",
+                            where=where)
         try:
             layers = validate_layers(data, blocks=walker.blocks)
         except ValidationError as error:

@@ -4,7 +4,8 @@ A value that is exactly ``$width`` becomes the parameter's value, whatever its t
 ``${width * 4}`` becomes the expression's value; ``${...}`` inside longer text is replaced by its
 value as text; ``$$`` is a literal ``$``. Expressions are arithmetic on numbers, never code:
 ``+ - * / // % **``, comparisons, ``and or not``, ``a if c else b``, list indexing ``depths[2]``,
-and the functions ``min max round floor ceil int float abs divisible``. ``divisible(v, d=8)`` is
+and the functions ``min max round floor ceil int float abs divisible``. A layer with ``when: false``
+(``when: "${t != 1}"``) is left out (:func:`present_layers`). ``divisible(v, d=8)`` is
 torchvision's ``_make_divisible``: ``v`` to the nearest multiple of ``d``, at least ``d``, and never
 more than 10 % below ``v``.
 
@@ -82,6 +83,33 @@ def substitute(value: Any, scope: Mapping[str, Any], where: str) -> Any:
         return [substitute(item, scope, f"{where}[{index}]") for index, item in enumerate(value)]
     if isinstance(value, dict):
         return {key: substitute(item, scope, f"{where}.{key}") for key, item in value.items()}
+    return value
+
+
+def present_layers(value: Any, where: str) -> Any:
+    """``value`` (substituted plain data) without the layers whose ``when:`` is false; ``when: true`` is
+    dropped. A layer is a mapping of one key whose value is a mapping: ``{conv: {when: false, ...}}``.
+
+    >>> present_layers([{"conv": {"out": 8, "when": False}}, {"relu": {"when": True}}], "layers")
+    [{'relu': {}}]
+    """
+    if isinstance(value, list):
+        kept = []
+        for index, item in enumerate(value):
+            if isinstance(item, dict) and len(item) == 1:
+                ((key, body),) = item.items()
+                if isinstance(body, dict) and "when" in body:
+                    condition = body["when"]
+                    if not isinstance(condition, bool):
+                        raise ExpressionError(f"when must be true or false, got {condition!r}",
+                                              where=f"{where}[{index}].{key}.when")
+                    if not condition:
+                        continue
+                    item = {key: {k: v for k, v in body.items() if k != "when"}}
+            kept.append(present_layers(item, f"{where}[{index}]"))
+        return kept
+    if isinstance(value, dict):
+        return {key: present_layers(item, f"{where}.{key}") for key, item in value.items()}
     return value
 
 

@@ -15,13 +15,17 @@ from archlens.errors import SpecError, did_you_mean
 def spec_error(error: Any, where: str, *, data: Any = None, strip: int = 0, prefix: str = "") -> SpecError:
     """A :class:`SpecError` at ``where`` for a pydantic ``error``: one line per problem; the first
     ``strip`` parts of each field path are dropped, ``prefix`` goes before the rest."""
-    lines = []
+    details = []
     for loc, message in describe(error, data):
         path = format_path(loc[strip:])
         if prefix:
             path = f"{prefix}{path}" if path.startswith("[") else (f"{prefix}.{path}" if path else prefix)
-        lines.append(f"{where}: {path}: {message}" if path else f"{where}: {message}")
-    return SpecError.from_problems(lines or [f"{where}: invalid"])
+        details.append(f"{path}: {message}" if path else message)
+    details = details or ["invalid"]
+    problem = SpecError(details[0], where=where)
+    problem.details = details  # each problem without its place, so a reader can place them all
+    problem.problems = [f"{where}: {detail}" for detail in details]
+    return problem
 
 
 def describe(error: Any, data: Any = None) -> list[tuple[tuple[Any, ...], str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from archlens.layers.walk import Walker, size_hint
+from archlens.layers.walk import Walker
 from archlens.spec.schema import NetworkSpec
 
 _RECENT: "OrderedDict[tuple, tuple[NetworkSpec, list]]" = OrderedDict()
@@ -43,7 +43,11 @@ def walk_spec(spec: NetworkSpec, *, batch: int = 1, train: bool = False, record_
         layers, _, depth = walker.walk(recent[1], "", shape, (0, 0), "layers")
         walker.final_depth = depth
         return walker, layers
-    walker.reserve(size_hint(spec.layers), "layers")
+    total = 0
+    for index, layer in enumerate(spec.layers):  # the limit, checked before any work: name the culprit
+        total += layer.size_hint()
+        if total > walker.limit:
+            walker.reserve(total, f"layers[{index}].{layer.key}")
     layers, _, depth = walker.walk(spec.layers, "", shape, (0, 0), "layers")
     walker.final_depth = depth
     _RECENT[key] = (spec, layers)

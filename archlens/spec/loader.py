@@ -247,13 +247,17 @@ def _placed(step, source: str, node: yaml.Node | None):
     try:
         return step()
     except SpecError as error:
-        if error.problems != [ArchlensError.__str__(error)]:
+        details = getattr(error, "details", None)
+        if details is None and error.problems != [ArchlensError.__str__(error)]:
             raise  # already several placed problems
         loc = _parse_path(error.where or "")
         line = _line_of(node, loc) if node is not None else None
         where = f"{source}:{line}" if line else source
-        raise SpecError(error.message, where=f"{where}: {error.where}" if error.where else where,
-                        hint=error.hint) from None
+        where = f"{where}: {error.where}" if error.where else where
+        placed = SpecError(error.message, where=where, hint=error.hint)
+        if details is not None:  # several problems at one place (a block's fields)
+            placed.problems = [f"{where}: {detail}" for detail in details]
+        raise placed from None
 
 
 def _check_expansion(spec: schema.NetworkSpec, source: str, node: yaml.Node | None) -> None:

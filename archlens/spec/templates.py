@@ -21,15 +21,18 @@ MERGED = ("params", "blocks")
 
 def prepare(data: dict[str, Any], source: str) -> dict[str, Any]:
     """``data`` with ``extends`` resolved and the network's params substituted into its layers."""
+    from archlens.layers.expressions import present_layers, references, substitute
+
     data = resolve_extends(data, source, chain=())
     params = data.get("params")
-    if params and isinstance(params, dict) and "layers" in data:
-        from archlens.layers.expressions import references, substitute
-
+    layers = data.get("layers")
+    if params and isinstance(params, dict) and layers is not None:
         for name, value in params.items():
             if references(value):
                 raise SpecError("a parameter's value cannot refer to parameters", where=f"params.{name}")
-        data = {**data, "layers": substitute(data["layers"], params, "layers")}
+        layers = substitute(layers, params, "layers")
+    if isinstance(layers, list):
+        data = {**data, "layers": present_layers(layers, "layers")}
     return data
 
 
