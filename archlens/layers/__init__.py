@@ -101,9 +101,13 @@ _REBUILT = False
 
 
 def rebuild() -> None:
-    """Rebuild every model that holds layers, so the union covers every registered type."""
+    """Rebuild every model that holds layers, so the union covers every registered type (also for a
+    type registered after import: each field written with ``AnyLayer`` is evaluated again)."""
     global _REBUILT
+    import sys
     from typing import List, Literal
+
+    from pydantic.fields import FieldInfo
 
     union = any_layer()
     # names the containers' string annotations use (pydantic resolves an inherited field's annotation
@@ -111,6 +115,14 @@ def rebuild() -> None:
     namespace = {"AnyLayer": union, "Annotated": Annotated, "List": List, "Field": Field, "Union": Union,
                  "Literal": Literal}
     for model in _CONTAINERS:
+        if _REBUILT:  # pydantic keeps resolved annotations: give the fields the new union
+            for owner in reversed(model.__mro__):
+                for name, raw in vars(owner).get("__annotations__", {}).items():
+                    if isinstance(raw, str) and "AnyLayer" in raw and name in model.__pydantic_fields__:
+                        scope = {**vars(sys.modules[owner.__module__]), **namespace}
+                        field = model.__pydantic_fields__[name]
+                        model.__pydantic_fields__[name] = FieldInfo.from_annotated_attribute(
+                            eval(raw, scope), field.default)  # noqa: S307 (our own source's annotation)
         model.model_rebuild(force=True, _types_namespace=namespace)
     _ADAPTER[:] = [TypeAdapter(list[union])]  # type: ignore[valid-type]
     _REBUILT = True
