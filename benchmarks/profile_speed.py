@@ -3,11 +3,14 @@
     python benchmarks/profile_speed.py           # full run
     python benchmarks/profile_speed.py --quick   # fewer repetitions (CI smoke run)
 
-Three measurements, each a median of repeated runs:
+Four measurements, each a median of repeated runs:
 
-1. the analytic engine on GoogLeNet, in-process (``archlens.profile("googlenet")``; target < 1 ms);
-2. ``archlens profile googlenet`` from a cold shell: a fresh process each time, wall clock
-   (target < 0.5 s; the analytic path never imports torch, pandas or plotly);
+1. the analytic engine on GoogLeNet and ResNet-50, in-process (``archlens.profile(name)``; target
+   < 1 ms each), interleaved with FlopCounterMode counting the same network built on the meta
+   device, so the ratio is taken side by side;
+2. ``archlens profile googlenet`` and ``archlens profile resnet50`` from a cold shell: a fresh
+   process each time, wall clock (target < 0.5 s; the analytic path never imports torch, pandas or
+   plotly);
 3. the torch engine on the built GoogLeNet (meta device) against PyTorch's own
    ``torch.utils.flop_counter.FlopCounterMode`` on the same module, interleaved in one run, with
    the ratio (target: archlens no slower). Both count the same MACs; the script checks that too.
@@ -40,19 +43,40 @@ def median_seconds(function, repeat: int) -> float:
     return statistics.median(times)
 
 
-def analytic_in_process(repeat: int) -> dict:
+def analytic_in_process(name: str, repeat: int, rounds: int) -> dict:
+    """archlens's analytic profile of ``name`` and FlopCounterMode on the meta-built module, in rounds
+    that alternate the two (each round a median of ``repeat`` analytic runs and one FlopCounterMode run)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     import archlens
 
-    archlens.profile("googlenet")  # first call: imports and reads the spec file
-    seconds = median_seconds(lambda: archlens.profile("googlenet"), repeat)
-    return {"what": "analytic profile of googlenet, in-process", "median_s": seconds, "target_s": 0.001,
-            "runs": repeat}
+    archlens.profile(name)  # first call: imports and reads the spec file
+    network = archlens.build(name, device="meta")
+    shape = archlens.profile(name).input_shape
+
+    def theirs():
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            network(torch.empty(shape, device="meta"))
+        return counter.get_total_flops() // 2
+
+    macs = theirs()
+    ours_times, theirs_times = [], []
+    for _ in range(rounds):
+        ours_times.append(median_seconds(lambda: archlens.profile(name), repeat))
+        theirs_times.append(median_seconds(theirs, 1))
+    ours_s, theirs_s = statistics.median(ours_times), statistics.median(theirs_times)
+    return {"what": f"analytic profile of {name}, in-process", "network": name, "median_s": ours_s,
+            "target_s": 0.001, "runs": repeat * rounds, "flop_counter_median_s": theirs_s,
+            "speedup": theirs_s / ours_s, "archlens_macs": archlens.profile(name).totals.macs,
+            "flop_counter_macs": macs}
 
 
-def cold_cli(repeat: int) -> dict:
+def cold_cli(name: str, repeat: int) -> dict:
     script = Path(sys.executable).with_name("archlens")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "archlens"]
-    command += ["profile", "googlenet"]
+    command += ["profile", name]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)  # bytecode cache warm
     times = []
@@ -60,7 +84,7 @@ def cold_cli(repeat: int) -> dict:
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)
         times.append(time.perf_counter() - start)
-    return {"what": "`archlens profile googlenet`, cold process, wall clock", "median_s": statistics.median(times),
+    return {"what": f"`archlens profile {name}`, cold process, wall clock", "median_s": statistics.median(times),
             "target_s": 0.5, "runs": repeat, "command": " ".join(Path(command[0]).name if i == 0 else part
                                                                   for i, part in enumerate(command))}
 
@@ -97,14 +121,21 @@ def torch_vs_flop_counter(repeat: int) -> dict:
 
 
 def markdown(results: list[dict]) -> str:
-    analytic, cold, engine = results
+    *analytic, engine = [r for r in results if "cold" not in r["what"]]
+    colds = [r for r in results if "cold" in r["what"]]
     lines = [
         "| measurement | median | target | met |",
         "|---|---:|---:|---|",
-        f"| {analytic['what']} ({analytic['runs']} runs) | {analytic['median_s'] * 1e3:.3f} ms | < 1 ms | "
-        f"{'yes' if analytic['median_s'] < analytic['target_s'] else 'NO'} |",
-        f"| {cold['what']} ({cold['runs']} runs) | {cold['median_s'] * 1e3:.0f} ms | < 500 ms | "
-        f"{'yes' if cold['median_s'] < cold['target_s'] else 'NO'} |",
+    ]
+    for item in analytic:
+        lines.append(f"| {item['what']} ({item['runs']} runs) | {item['median_s'] * 1e3:.3f} ms | < 1 ms | "
+                     f"{'yes' if item['median_s'] < item['target_s'] else 'NO'} |")
+        lines.append(f"| FlopCounterMode on {item['network']} built on meta, same run | "
+                     f"{item['flop_counter_median_s'] * 1e3:.1f} ms | | archlens {item['speedup']:.0f}x faster |")
+    for cold in colds:
+        lines.append(f"| {cold['what']} ({cold['runs']} runs) | {cold['median_s'] * 1e3:.0f} ms | < 500 ms | "
+                     f"{'yes' if cold['median_s'] < cold['target_s'] else 'NO'} |")
+    lines += [
         f"| torch engine, GoogLeNet on meta ({engine['runs']} runs) | {engine['median_s'] * 1e3:.1f} ms | "
         f"<= FlopCounterMode | {'yes' if engine['ratio'] <= 1 else 'NO'} |",
         f"| FlopCounterMode, same module, same run | {engine['flop_counter_median_s'] * 1e3:.1f} ms | | "
@@ -117,14 +148,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run for CI)")
     options = parser.parse_args()
-    repeat_fast, repeat_cold, repeat_engine = (20, 2, 3) if options.quick else (1000, 11, 21)
-    results = [analytic_in_process(repeat_fast), cold_cli(repeat_cold), torch_vs_flop_counter(repeat_engine)]
-    if results[2]["archlens_macs"] != results[2]["flop_counter_macs"]:
-        print(f"MAC counts differ: {results[2]}", file=sys.stderr)
-        return 1
+    repeat_fast, rounds, repeat_cold, repeat_engine = (20, 2, 2, 3) if options.quick else (100, 21, 11, 21)
+    results = [analytic_in_process(name, repeat_fast, rounds) for name in ("googlenet", "resnet50")]
+    results += [cold_cli(name, repeat_cold) for name in ("googlenet", "resnet50")]
+    results.append(torch_vs_flop_counter(repeat_engine))
+    for result in results:
+        if result.get("archlens_macs") != result.get("flop_counter_macs"):
+            print(f"MAC counts differ: {result}", file=sys.stderr)
+            return 1
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
     sys.stdout.write(f"Machine: {machine['cpus']} cores, Python {machine['python']}, "
-                     f"torch {results[2]['torch']}\n\n")
+                     f"torch {results[-1]['torch']}\n\n")
     sys.stdout.write(markdown(results))
     sys.stdout.write("\n" + json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
     return 0

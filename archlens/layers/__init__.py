@@ -100,9 +100,13 @@ def any_layer() -> Any:
 _REBUILT = False
 
 
-def rebuild() -> None:
-    """Rebuild every model that holds layers, so the union covers every registered type (also for a
-    type registered after import: each field written with ``AnyLayer`` is evaluated again)."""
+def rebuild(models: "list[type] | None" = None) -> None:
+    """Make every model that holds layers (or only ``models``) see the union of every registered type.
+
+    At import the models' schemas are deferred (built at their first validation, once, for the whole
+    union): this only puts ``AnyLayer`` where their string annotations look for it, so a command that
+    never validates a spec pays nothing. A type registered later rebuilds them at once (each field
+    written with ``AnyLayer`` evaluated again: pydantic keeps resolved annotations otherwise)."""
     global _REBUILT
     import sys
     from typing import List, Literal
@@ -114,8 +118,14 @@ def rebuild() -> None:
     # in the subclass's module, which need not import them)
     namespace = {"AnyLayer": union, "Annotated": Annotated, "List": List, "Field": Field, "Union": Union,
                  "Literal": Literal}
-    for model in _CONTAINERS:
-        if _REBUILT:  # pydantic keeps resolved annotations: give the fields the new union
+    for model in _CONTAINERS if models is None else models:
+        for owner in model.__mro__:
+            module = sys.modules.get(owner.__module__)
+            if module is not None and owner.__module__.startswith("archlens"):
+                for key, value in namespace.items():
+                    if key == "AnyLayer" or not hasattr(module, key):
+                        setattr(module, key, value)
+        if _REBUILT and models is None:
             for owner in reversed(model.__mro__):
                 for name, raw in vars(owner).get("__annotations__", {}).items():
                     if isinstance(raw, str) and "AnyLayer" in raw and name in model.__pydantic_fields__:
@@ -123,13 +133,16 @@ def rebuild() -> None:
                         field = model.__pydantic_fields__[name]
                         model.__pydantic_fields__[name] = FieldInfo.from_annotated_attribute(
                             eval(raw, scope), field.default)  # noqa: S307 (our own source's annotation)
-        model.model_rebuild(force=True, _types_namespace=namespace)
-    _ADAPTER[:] = [TypeAdapter(list[union])]  # type: ignore[valid-type]
-    _REBUILT = True
+            model.model_rebuild(force=True, _types_namespace=namespace)
+    if models is None:
+        _ADAPTER.clear()  # made again at its next use
+    _REBUILT = _REBUILT or models is None
 
 
 def validate_layers(data: Any, *, blocks: Any = ()) -> list[LayerType]:
     """Validate plain data (a list of layers in the file form) into layers; raises pydantic's error."""
+    if not _ADAPTER:
+        _ADAPTER.append(TypeAdapter(list[any_layer()]))  # type: ignore[misc]
     return _ADAPTER[0].validate_python(data, context={"blocks": blocks})
 
 

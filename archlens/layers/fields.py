@@ -86,7 +86,7 @@ def pair(value: int | tuple[int, int]) -> tuple[int, int]:
 class Model(BaseModel):
     """A frozen pydantic model refusing unknown fields (every part of a spec is one)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False, defer_build=True)
 
 
 def _batch_norm_shorthand(value: Any) -> Any:

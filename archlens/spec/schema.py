@@ -165,4 +165,4 @@ FIELD_MODELS.update({"input": InputShape, "metadata": Metadata, "accuracy": Accu
                      "budget": Budget,
                      "blocks": BlockBudget})
 TOP_LEVEL[:] = [NetworkSpec]
-rebuild()
+rebuild([NetworkSpec])  # the layer types are built already: only the network's own fields

@@ -18,6 +18,9 @@ def test_profile_speed_quick_runs_and_both_counters_agree():
     table, _, data = child.stdout.partition("\n{")
     assert "| torch engine, GoogLeNet on meta" in table and "FlopCounterMode" in table
     results = json.loads("{" + data)["results"]
-    assert [r["median_s"] > 0 for r in results] == [True, True, True]
-    # the torch engine and FlopCounterMode count GoogLeNet's MACs alike: the paper's 1.58 billion
-    assert results[2]["archlens_macs"] == results[2]["flop_counter_macs"] == 1_582_671_872
+    assert all(r["median_s"] > 0 for r in results) and len(results) == 5
+    # the analytic engine, the torch engine and FlopCounterMode count the same MACs: GoogLeNet's 1.58
+    # billion (the paper's), ResNet-50's 4.09 billion (torchvision's)
+    assert results[0]["archlens_macs"] == results[0]["flop_counter_macs"] == 1_582_671_872
+    assert results[1]["archlens_macs"] == results[1]["flop_counter_macs"] == 4_089_184_256
+    assert results[-1]["archlens_macs"] == results[-1]["flop_counter_macs"] == 1_582_671_872
