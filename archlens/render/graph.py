@@ -230,19 +230,23 @@ def _is_single(key: str, items: list[LayerStats]) -> bool:
 
 def _folds(records: list[LayerStats], group_kinds: dict[str, str]) -> dict[str, str]:
     """``{child: folded node}`` for the blocks ``1`` ... ``n-1`` of every repeat of :data:`FOLD_AT` or more
-    (``layer3.1`` ... ``layer3.22`` -> ``layer3.1-22``); block ``0`` is drawn in full."""
+    (``layer3.1`` ... ``layer3.22`` -> ``layer3.1-22``); block ``0`` is drawn in full. A repeat is a
+    group of kind ``repeat``, or any group whose children are numbered blocks of one kind (a RegNet
+    stage; a torchvision ``nn.Sequential`` of Bottlenecks), never numbered layers of different kinds."""
     children: dict[str, list[str]] = {}
     for record in records:
         parts = record.name.split(".")
         for end in range(1, len(parts)):
             parent = ".".join(parts[:end])
-            if group_kinds.get(parent) == "repeat" and parts[end].isdigit():
+            if parent in group_kinds and parts[end].isdigit():
                 child = f"{parent}.{parts[end]}"
                 if child not in children.setdefault(parent, []):
                     children[parent].append(child)
     folds: dict[str, str] = {}
     for parent, members in children.items():
-        if len(members) >= FOLD_AT:
+        kinds = {group_kinds.get(child) for child in members}
+        alike = group_kinds[parent] == "repeat" or (len(kinds) == 1 and None not in kinds)
+        if len(members) >= FOLD_AT and alike:
             key = f"{parent}.{members[1].rsplit('.', 1)[1]}-{members[-1].rsplit('.', 1)[1]}"
             folds.update({child: key for child in members[1:]})
     return folds
