@@ -16,30 +16,15 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+# PyTorch's size rules, written out independently of archlens (shared with the layer-type strategies)
+from tests.layers.strategies import conv_size, divisors, pool_size
+
 
 @dataclass(frozen=True)
 class Image:
     channels: int
     height: int
     width: int
-
-
-def conv_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def pool_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> int:
-    """torch.nn.MaxPool2d's output length (with PyTorch's rule for a last window in the padding)."""
-    if not ceil_mode:
-        return (size + 2 * padding - kernel) // stride + 1
-    out = -(-(size + 2 * padding - kernel) // stride) + 1
-    if (out - 1) * stride >= size + padding:
-        out -= 1
-    return out
-
-
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 @st.composite
