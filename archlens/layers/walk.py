@@ -127,7 +127,7 @@ class Walker:
         if self.layers + count > self.limit:
             raise SpecError(
                 f"expands to more than {self.limit:,} layers (the limit for a spec)", where=where,
-                hint="lower the repeat count; a spec describes a network's structure, a few thousand layers at most")
+                hint="lower the count (times, convs); a spec describes a network's structure, a few thousand layers at most")
 
     def walk(self, layers: Sequence[LayerType], prefix: str, shape: Shape, depth: Depth, where: str
              ) -> tuple[list[LayerType], Shape, Depth]:

@@ -65,6 +65,28 @@ class _SafeSpecLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml
         return super().construct_mapping(node, deep=deep)
 
 
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+
+
+def _construct_number(loader: "_SafeSpecLoader", node: yaml.ScalarNode) -> Any:
+    """YAML 1.1 numbers, without its two surprises: ``1:30`` (base 60, read as 90) and ``017`` (octal,
+    read as 15) are refused with what to write instead; ``1_000``, ``0x1F``, ``0o17`` stay numbers."""
+    text = str(node.value)
+    if ":" in text:
+        raise _YamlProblem(node, f"{text!r} is a base-60 number in YAML 1.1 (read as "
+                                 f"{_BASE_CONSTRUCTORS[node.tag](loader, node)}); write the number, or quote it")
+    if node.tag.endswith(":int") and _LEADING_ZERO.fullmatch(text):
+        raise _YamlProblem(node, f"{text!r} has a leading zero, which YAML 1.1 reads as octal "
+                                 f"({_BASE_CONSTRUCTORS[node.tag](loader, node)}); write {int(text.replace('_', ''))}")
+    return _BASE_CONSTRUCTORS[node.tag](loader, node)
+
+
+_BASE_CONSTRUCTORS = {tag: _SafeSpecLoader.yaml_constructors[tag]
+                      for tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")}
+for _tag in _BASE_CONSTRUCTORS:
+    _SafeSpecLoader.add_constructor(_tag, _construct_number)
+
+
 def _too_many_digits(error: Exception) -> bool:
     """Python refuses to convert integers of more than 4,300 digits (a denial-of-service guard)."""
     return isinstance(error, ValueError) and "integer string conversion" in str(error)
