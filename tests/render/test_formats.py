@@ -10,7 +10,8 @@ from archlens.errors import ArchlensError
 from archlens.tables import Column, Result, Table, Text, Value, View, formats, register, render
 
 
-@pytest.mark.parametrize("name", ["archlens.tables", "archlens.render.cells", "archlens.render.formats"])
+@pytest.mark.parametrize("name", ["archlens.tables", "archlens.render.cells", "archlens.render.formats",
+                                  "archlens.render.graph"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -203,6 +203,21 @@ def test_pdf_carries_a_fixed_date(tmp_path):
     assert pdf.startswith(b"%PDF") and b"/CreationDate (D:19700101000000Z)" in pdf  # not the clock
 
 
+def test_pdf_is_reproducible_outside_utc(monkeypatch):
+    """In another time zone cairo writes a local date with an offset (D:20261130050540+09'00), which
+    the epoch fix-up once missed: two runs a second apart differed."""
+    import time
+
+    require_tool("dot")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    dot = G.to_dot([G.build_graph(archlens.profile("alexnet"), depth=1)])
+    first = G.render(dot, "pdf")
+    time.sleep(1.1)
+    assert G.render(dot, "pdf") == first
+    assert re.search(rb"/CreationDate \(D:19700101000000(Z|\+00'00)\)", first)
+    assert G._fixed_pdf_date(b"/CreationDate (D:20261130050540+09'00)") == b"/CreationDate (D:19700101000000+00'00)"
+
+
 def test_block_at_depth_two_and_aux_cluster_in_dot():
     graph, = graph_targets(["googlenet"], block="inception_4e", depth=2)
     assert [n.name for n in graph.nodes] == ["input", *(f"inception_4e.branch_{b}" for b in ("1x1", "3x3", "5x5", "pool")),
