@@ -93,3 +93,20 @@ def test_parse_block_option():
         parse_block_option("inception_*")
     with pytest.raises(ArchlensError, match="cannot read"):
         parse_block_option("inception_*:depth=3")
+
+
+def test_a_byte_unit_on_a_count_is_refused_in_one_line(capsys):
+    """--max-macs 64MiB was accepted as 67,108,864 MACs; only --max-activations takes bytes."""
+    from archlens.cli import main
+
+    assert main(["check", "googlenet", "--max-macs", "64MiB"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("archlens: error: max_macs '64MiB' is in bytes, but MACs are a count; "
+                   "write 64M (64,000,000) or 67108864\n")
+    assert main(["check", "googlenet", "--block", "inception_*:params=1MB"]) == 2
+    assert "parameters are a count" in capsys.readouterr().err
+    assert check("googlenet", max_activations="64MiB").checks[0].limit == 64 * 2**20  # bytes: fine
+    spec = {"name": "tiny", "budget": {"max_flops": "1GiB"},
+            "layers": [{"conv": {"out": 4, "kernel": 3}}, {"flatten": {}}, {"linear": {"out": 2}}]}
+    with pytest.raises(ArchlensError, match="budget.max_flops '1GiB' is a binary|budget.max_flops '1GiB' is in bytes"):
+        check(spec)
