@@ -250,9 +250,16 @@ def spec_limits(budget: Budget | None) -> list[Limit]:
 
 
 def merge_limits(from_spec: list[Limit], given: list[Limit]) -> list[Limit]:
-    """Given limits replace the spec's limit on the same quantity and scope; the rest add up."""
-    replaced = {(limit.scope, limit.quantity) for limit in given}
-    return [limit for limit in from_spec if (limit.scope, limit.quantity) not in replaced] + given
+    """Given limits replace the spec's limit on the same quantity and scope, in the spec limit's place
+    (a table keeps its order whatever the command line overrides); the other given limits follow.
+
+    >>> spec = [Limit("params", 7, source="spec"), Limit("macs", 2, source="spec"), Limit("depth", 22, source="spec")]
+    >>> [(l.quantity, l.limit, l.source) for l in merge_limits(spec, [Limit("flops", 3), Limit("macs", 1)])]
+    [('params', 7, 'spec'), ('macs', 1, 'argument'), ('depth', 22, 'spec'), ('flops', 3, 'argument')]
+    """
+    by_key = {(limit.scope, limit.quantity): limit for limit in given}
+    merged = [by_key.pop((limit.scope, limit.quantity), limit) for limit in from_spec]
+    return merged + [limit for limit in given if (limit.scope, limit.quantity) in by_key]
 
 
 def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:

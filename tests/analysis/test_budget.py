@@ -83,7 +83,20 @@ def test_budget_from_the_spec_and_override(tmp_path):
     assert not report.ok and [item.source for item in report.checks] == ["spec"] * 6
     overridden = check(path, max_macs="1.6G")  # an argument replaces the spec's limit on the same quantity
     assert overridden.ok
-    assert [(item.source, item.quantity) for item in overridden.checks][-1] == ("argument", "macs")
+    assert [(item.source, item.quantity) for item in overridden.checks][0] == ("argument", "macs")  # in its place
+
+
+def test_a_limit_overridden_on_the_command_line_keeps_its_place(tmp_path, capsys):
+    """It used to move to the bottom of the table."""
+    from archlens.cli import main
+
+    path = _spec_with_budget(tmp_path, {"max_params": "7M", "max_macs": "1.5G", "max_activations": "64MiB"})
+    assert main(["check", str(path), "--max-macs", "1.6G", "--max-depth", "22"]) == 0
+    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines() if line.startswith(" network")]
+    assert rows == [["network", "params"], ["network", "MACs"], ["network", "activations"], ["network", "depth"]]
+    report = check(path, max_macs="1.6G")
+    assert [(item.quantity, item.limit, item.source) for item in report.checks] == [
+        ("params", 7_000_000, "spec"), ("macs", 1_600_000_000, "argument"), ("activations", 64 * 2**20, "spec")]
 
 
 def test_parse_block_option():
