@@ -220,8 +220,11 @@ def build_graph(profile: Profile, *, depth: int | None = None, color: str = "mac
     edges = _flow_edges(nodes, paths, group_kinds)
     title = profile.name if block is None else f"{profile.name} · {block}"
     shown = "every layer" if depth is None else f"depth {depth}"
-    subtitle = (f"input {shape_text(profile.input_shape)} · {shown} · params {format_count(totals.params)} · "
-                f"MACs {format_count(totals.macs)}")
+    drawn = totals if block is None else total_of(records)  # the header sums what is drawn
+    subtitle = (f"input {shape_text(records[0].input_shape if block else profile.input_shape)} · {shown} · "
+                f"params {format_count(drawn.params)} · MACs {format_count(drawn.macs)}")
+    if block is not None and totals.macs:
+        subtitle += f" ({100 * drawn.macs / totals.macs:.1f}% of {profile.name}'s MACs)"
     return Graph(profile.name, title, subtitle, tuple(nodes), tuple(edges), tuple(clusters), color)
 
 

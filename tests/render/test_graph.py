@@ -233,3 +233,13 @@ def test_unknown_color_and_depth_zero_are_errors():
         G.build_graph(profile, color="flops")
     with pytest.raises(archlens.ArchlensError, match="depth must be at least 1"):
         G.build_graph(profile, depth=0)
+
+
+def test_block_header_shows_the_blocks_totals():
+    """`graph --block inception_3a` headed the drawing with the whole network's 7.00 M params and 1.58 G MACs."""
+    graph = G.build_graph(archlens.profile("googlenet"), block="inception_3a")
+    # inception_3a (Table 1): 163,696 params, 128,049,152 MACs of 1,582,671,872 (8.1 %), on 192x28x28
+    assert graph.subtitle == ("input 1x192x28x28 · every layer · params 163.70 K · MACs 128.05 M "
+                              "(8.1% of googlenet's MACs)")
+    assert G.build_graph(archlens.profile("googlenet")).subtitle.endswith("params 7.00 M · MACs 1.58 G")
+    assert "params 163.70 K · MACs 128.05 M" in G.to_dot([graph])
