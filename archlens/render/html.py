@@ -127,6 +127,24 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
     return view
 
 
+def page_parts(report: Report, sections: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The page's sections in page order, ``{"kind", "id", "title"}`` each: the navigation is drawn
+    from the same list, so its order is the page's. Several networks: the comparison, the analyses,
+    the budgets, then each network; one network: the network first, then its budgets and analyses."""
+    analyses = []
+    if report.claims is not None:
+        analyses.append({"kind": "claims", "id": "claims", "title": "Paper claims"})
+    if report.inception is not None:
+        analyses.append({"kind": "inception", "id": "inception", "title": "Inception study"})
+    budgets = [{"kind": "budgets", "id": "budgets", "title": "Budgets"}] if report.budgets else []
+    networks = [{"kind": "network", "id": section["anchor"], "title": section["name"], "index": index}
+                for index, section in enumerate(sections)]
+    if report.single:
+        return networks + budgets + analyses
+    comparison = [{"kind": "comparison", "id": "comparison", "title": "Comparison"}]
+    return comparison + analyses + budgets + networks
+
+
 def render_html(report: Report, *, progress: Callable[[str], None] | None = None) -> str:
     """The report as one self-contained HTML page; ``progress`` is called before each network is drawn."""
     from archlens import conventions
@@ -165,6 +183,7 @@ def render_html(report: Report, *, progress: Callable[[str], None] | None = None
         sections.append(section_view(section, charts, full_graph_open=report.single))
     context["sections"] = sections
     context["anchors"] = {section.profile.name: anchor(section.profile.name) for section in report.networks}
+    context["parts"] = page_parts(report, sections)
     context["plotly_js"] = _plotly_js()
     return environment().get_template("report.html.j2").render(context)
 

@@ -147,8 +147,6 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
                          "(each block a cluster around its layers; an Inception module's four branches meet at its concat).\n")
         if section.table1 is not None:
             parts.append("\n" + _demote(section.table1.render("markdown")))
-        if report.single and section.budget is not None:
-            parts.append("\n" + _demote(section.budget.render("markdown")))
         parts.append("\n" + _demote(profile.render("markdown", depth=1)))
 
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(part.strip("\n") + "\n" for part in parts))

@@ -37,8 +37,56 @@ def test_report_gathers_the_analyses_that_apply(comparison_report):
 
 def test_a_single_network_over_budget_shows_its_budget():
     page = render_html(build_report(["googlenet"], limits={"max_macs": "1.5G"}))  # the report is falsy: over
-    assert "<h3>Budget</h3>" in page and "googlenet: OVER BUDGET (1 of 1 limits exceeded)" in page
+    assert '<h2 id="budgets">Budgets</h2>' in page and "googlenet: OVER BUDGET (1 of 1 limits exceeded)" in page
     assert '<td class="num">-82,671,872 (-82.67 M)</td>' in page
+
+
+SMALL_CNN = {"name": "smallcnn", "budget": {"max_params": "1M"}, "input": {"channels": 3, "height": 32, "width": 32},
+             "layers": [{"conv": {"name": "c1", "out": 16, "kernel": 3, "padding": 1}}, {"relu": {}},
+                        {"maxpool": {"kernel": 2, "stride": 2}}, {"conv": {"name": "c2", "out": 32, "kernel": 3}},
+                        {"flatten": {}}, {"linear": {"name": "fc", "out": 10}}]}
+
+
+def navigation_and_sections(page: str) -> tuple[list[str], list[str]]:
+    """The navigation's targets, and every id they name in the order the page holds them."""
+    body = page[page.index("</head>"):]
+    nav = re.search(r'<nav class="toc">(.*?)</nav>', body, re.S).group(1)
+    targets = re.findall(r'href="#([^"]+)"', nav)
+    places = {target: body.index(f'id="{target}"') for target in targets if f'id="{target}"' in body}
+    return targets, sorted(places, key=places.get)
+
+
+@pytest.mark.parametrize("targets", [["smallcnn.yaml"], ["googlenet"], ["googlenet", "alexnet"]])
+def test_navigation_order_is_page_order(tmp_path, targets):
+    """The one-network report's navigation listed the analyses before the network the page opens with."""
+    import yaml
+
+    (tmp_path / "smallcnn.yaml").write_text(yaml.safe_dump(SMALL_CNN))
+    paths = [str(tmp_path / t) if t.endswith(".yaml") else t for t in targets]
+    page = render_html(build_report(paths, limits={"max_macs": "30G"}))
+    listed, present = navigation_and_sections(page)
+    assert listed == present  # every section the navigation names exists, in the same order
+    assert "budgets" in listed
+    if len(targets) == 1 and targets[0] == "googlenet":
+        assert listed == ["net-googlenet", "budgets", "claims", "inception"]
+
+
+def test_one_network_report_with_a_budget_has_a_budgets_section(tmp_path, capsys):
+    """`report smallcnn.yaml --max-macs 30M` (the README's example) had no Budgets section; the spec's own
+    budget: counts too, and the Markdown report shows the budget once (it showed it twice)."""
+    import yaml
+
+    spec = tmp_path / "smallcnn.yaml"
+    spec.write_text(yaml.safe_dump(SMALL_CNN))
+    assert main(["report", str(spec), "--max-macs", "30M", "-o", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert '<a href="#budgets">Budgets</a>' in page and '<h2 id="budgets">Budgets</h2>' in page
+    assert "smallcnn: within budget (2 limits)" in page  # --max-macs and the spec's max_params
+    assert main(["report", str(spec), "-o", str(tmp_path / "spec-only.html")]) == 0  # the spec's budget alone
+    assert '<h2 id="budgets">Budgets</h2>' in (tmp_path / "spec-only.html").read_text()
+    assert main(["report", str(spec), "--max-macs", "30M", "-o", str(tmp_path / "r.md")]) == 0
+    markdown = (tmp_path / "r.md").read_text()
+    assert markdown.count("## Budgets") == 1 and markdown.count("smallcnn: within budget (2 limits)") == 1
 
 
 def test_single_network_report_has_no_comparison():
