@@ -36,7 +36,8 @@ class Value:
     """A number (or a tuple of numbers, or a shape) and how it is shown, by unit name.
 
     The units (``render/cells.py`` draws them): ``int`` 1,234,567; ``plain`` 4944; ``count``
-    1,582,671,872 (1.58 G); ``short`` 1.58 G; ``bytes`` 37.82 MiB; ``exact_bytes`` 39,653,056 B
+    1,582,671,872 (1.58 G); ``short`` 1.58 G; ``signed_int`` +10,985,389,184 (0 unsigned);
+    ``signed_short`` +10.99 G; ``bytes`` 37.82 MiB; ``exact_bytes`` 39,653,056 B
     (37.82 MiB); ``shape`` 1x3x224x224; ``share`` 7.5 (a fraction, in percent); ``signed_share``
     +5.5 %; ``ratio`` 8.71x; ``times`` 12x or 8.71x (as stated); ``fixed1`` 2.7; ``signed1`` +0.1;
     ``printed`` a number as a paper prints it (2.7, 112); ``accuracy`` 71.592. A tuple (but a

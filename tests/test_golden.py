@@ -38,6 +38,7 @@ def _cases():
     yield ("inception-cascade", "table", ["inception", "--part", "cascade"], 0)
     yield from (("claims", f, ["claims"], 0) for f in FORMATS)
     yield from (("fit", f, ["fit", "googlenet", "--max-macs", "1.5G"], 0) for f in ("yaml", "json"))
+    yield from (("diff", f, ["diff", "googlenet", "googlenet-naive"], 0) for f in FORMATS)
 
 
 CASES = list(_cases())
