@@ -25,8 +25,8 @@ def _layout(fig: Any, title: str, height: int = 380, **extra: Any) -> Any:
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=14)), height=height, font=FONT,
                       margin=dict(l=60, r=20, t=50, b=60), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
                       hoverlabel=dict(font=FONT), **extra)
-    fig.update_xaxes(showgrid=False, linecolor="#999999")
-    fig.update_yaxes(gridcolor="#e6e6e6", linecolor="#999999", zerolinecolor="#cccccc")
+    fig.update_xaxes(showgrid=False, linecolor="#999999", exponentformat="SI")
+    fig.update_yaxes(gridcolor="#e6e6e6", linecolor="#999999", zerolinecolor="#cccccc", exponentformat="SI")
     return fig
 
 
@@ -110,6 +110,27 @@ def compute_treemap(profile: Profile, metric: str = "macs"):
     ))
     _layout(fig, f"Where the {METRICS[metric]} go, by block (click a block to zoom in)", height=480)
     fig.update_layout(margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def diff_bars(diff: Any):
+    """MACs of A and B, one pair of bars a row with MACs on either side, in network order (a diff's rows)."""
+    import plotly.graph_objects as go
+
+    rows = [row for row in diff.rows if row.figure("macs").a or row.figure("macs").b]
+    fig = go.Figure()
+    for side, network, color in (("a", diff.a.name, PALETTE[0]), ("b", diff.b.name, PALETTE[3])):
+        values = [getattr(row.figure("macs"), side) for row in rows]
+        fig.add_trace(go.Bar(
+            x=[escape(row.name) for row in rows], y=values, name=escape(f"{side.upper()}: {network}"),
+            marker_color=color, hoverinfo="text",
+            hovertext=[f"<b>{escape(row.name)}</b><br>{escape(network)}: MACs {format_int(value)}" for row, value
+                       in zip(rows, values)],
+        ))
+    _layout(fig, f"MACs of each block, {escape(diff.a.name)} (A) and {escape(diff.b.name)} (B)", barmode="group",
+            height=400, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    fig.update_xaxes(tickangle=-45, automargin=True)
+    fig.update_yaxes(title_text="MACs")
     return fig
 
 

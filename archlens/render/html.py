@@ -98,6 +98,11 @@ def anchor(name: str) -> str:
     return "net-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
 
 
+def diff_anchor(diff: Any) -> str:
+    """The fragment id of the diff of the first network with ``diff.b``: ``diff-googlenet-naive``."""
+    return "diff-" + anchor(diff.b.name).removeprefix("net-")
+
+
 def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: bool) -> dict[str, Any]:
     """What the template needs for one network: cards, charts, graphs, tables."""
     from archlens.render import charts as C
@@ -129,8 +134,8 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
 
 def page_parts(report: Report, sections: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The page's sections in page order, ``{"kind", "id", "title"}`` each: the navigation is drawn
-    from the same list, so its order is the page's. Several networks: the comparison, the analyses,
-    the budgets, then each network; one network: the network first, then its budgets and analyses."""
+    from the same list, so its order is the page's. Several networks: the comparison, the diffs, the
+    analyses, the budgets, then each network; one network: the network first, then its budgets and analyses."""
     analyses = []
     if report.claims is not None:
         analyses.append({"kind": "claims", "id": "claims", "title": "Paper claims"})
@@ -142,7 +147,9 @@ def page_parts(report: Report, sections: list[dict[str, Any]]) -> list[dict[str,
     if report.single:
         return networks + budgets + analyses
     comparison = [{"kind": "comparison", "id": "comparison", "title": "Comparison"}]
-    return comparison + analyses + budgets + networks
+    diffs = [{"kind": "diff", "id": diff_anchor(item), "title": f"Diff: {item.b.name}", "index": index}
+             for index, item in enumerate(report.diffs)]
+    return comparison + diffs + analyses + budgets + networks
 
 
 def render_html(report: Report, *, progress: Callable[[str], None] | None = None) -> str:
@@ -169,6 +176,8 @@ def render_html(report: Report, *, progress: Callable[[str], None] | None = None
             "scatter": charts(C.params_macs_scatter(comparison)),
             "accuracy": charts(C.accuracy_macs_scatter(comparison)),
         }
+    context["diffs"] = [{"diff": item, "id": diff_anchor(item), "bars": charts(C.diff_bars(item))}
+                        for item in report.diffs]
     if report.inception is not None:
         study = report.inception
         context["inception"] = {

@@ -190,3 +190,15 @@ def test_treemap_hierarchy_adds_up():
     for ident, parent in zip(frame["id"], frame["parent"]):  # every parent holds the sum of its children
         if parent:
             assert values[parent] >= values[ident]
+
+
+def test_two_related_networks_get_a_diff_section(tmp_path):
+    report = build_report(["googlenet", "googlenet-naive", "alexnet"])
+    assert [(d.a.name, d.b.name) for d in report.diffs] == [("googlenet", "googlenet-naive")]  # alexnet: unrelated
+    page = render_html(report)
+    assert '<a href="#diff-googlenet-naive">Diff: googlenet-naive</a>' in page
+    assert '<h2 id="diff-googlenet-naive">googlenet → googlenet-naive, layer by layer</h2>' in page
+    assert "+10,985,389,184" in page and "1x256x28x28 → 1x416x28x28" in page
+    files = render_markdown_report(report, "r.md")
+    assert "## googlenet → googlenet-naive, layer by layer" in files["r.md"] and "r/diff-googlenet-naive.svg" in files
+    assert build_report(["googlenet", "alexnet"]).diffs == ()
