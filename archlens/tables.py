@@ -11,11 +11,12 @@ claims, a budget check, a fit) says what it shows in three ways, and holds no di
 * ``to_dict(**options)`` -> plain data: what JSON holds.
 
 One renderer a format draws them all (:mod:`archlens.render.formats`: terminal table, Markdown,
-CSV, JSON, HTML), and :mod:`archlens.render.cells` is the one place that turns a value into text.
+CSV, JSON, HTML, notebook), and :mod:`archlens.render.cells` is the one place that turns a value into text.
 Renderers register here with :func:`register`; ``import archlens`` loads them, so data modules
 never import a renderer, and a new format is one function. :class:`Result` gives every result
-``render(format)``, ``to_json()``, ``str()`` (the terminal table) and notebook HTML through that
-registry.
+``render(format)``, ``to_json()``, ``str()`` (the terminal table) and, in a notebook or IPython, a
+styled self-contained HTML table (``_repr_html_``, the ``notebook`` format) with the terminal table as
+its plain text (``_repr_pretty_``), all through that registry.
 
 >>> str(Text("{n:,} MACs ({short})", n=1582671872, short=Value(1582671872, "short")))
 '1,582,671,872 MACs (1.58 G)'
@@ -157,4 +158,17 @@ class Result:
         return render(self, "table")
 
     def _repr_html_(self) -> str:
-        return render(self, "html")
+        """A notebook's display: the tables as styled, self-contained HTML (the ``notebook`` format)."""
+        return render(self, "notebook")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display (a terminal IPython, a notebook's ``text/plain``): the table, not
+        the fields of the data behind it."""
+        printer.text(str(self))
+
+    def __init_subclass__(cls, **options: Any) -> None:
+        # IPython looks for _repr_pretty_ in each class's own namespace before the __repr__ a dataclass
+        # writes there, so every result class gets it in its own (and keeps its repr for debugging).
+        super().__init_subclass__(**options)
+        if "_repr_pretty_" not in cls.__dict__:
+            cls._repr_pretty_ = Result._repr_pretty_

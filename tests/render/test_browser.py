@@ -101,3 +101,35 @@ def test_single_network_report_in_chromium(browser, tmp_path):
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "report-googlenet.png"))
     page.close()
+
+
+def test_notebook_html_of_every_result_draws_in_chromium(browser, tmp_path):
+    """What a notebook shows for each result type, drawn by a browser: the cells as the terminal has them,
+    numbers right-aligned, nothing fetched."""
+    from archlens.render.formats import _cells
+    from tests.render.results import EXAMPLES, example
+
+    results = {label: example(label) for label in EXAMPLES}
+    page_file = tmp_path / "notebook.html"
+    page_file.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'><title>results</title></head><body>"
+                         + "".join(f'<section id="{label}">{result._repr_html_()}</section>'
+                                   for label, result in results.items()) + "</body></html>", encoding="utf-8")
+    page, problems, requests = load(browser, page_file)
+    assert problems == [] and requests == [page_file.as_uri()]
+    for label, result in results.items():
+        view = result.view()
+        tables = page.locator(f"#{label} table")
+        assert tables.count() == len(view.tables)
+        for index, table in enumerate(view.tables):
+            drawn = tables.nth(index).evaluate(
+                "t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+            expected = [[column.title for column in table.columns], *(_cells(table, row) for row in table.rows)]
+            if table.total is not None:
+                expected.append(_cells(table, table.total))
+            assert drawn == expected, label
+            assert tables.nth(index).bounding_box()["height"] > 20 * len(expected)
+        aligns = page.locator(f"#{label} td.num").evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+        assert set(aligns) == {"right"}, label
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "notebook-results.png"), full_page=True)
+    page.close()

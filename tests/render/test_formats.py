@@ -18,7 +18,7 @@ def test_docstring_examples(name):
 
 
 def test_every_format_is_registered_once():
-    assert set(formats()) == {"text", "table", "markdown", "csv", "json", "html"}
+    assert set(formats()) == {"text", "table", "markdown", "csv", "json", "html", "notebook"}
     with pytest.raises(ValueError, match="registered twice"):
         register("csv")(lambda result: "")
     with pytest.raises(ArchlensError, match="unknown format 'xml'; use one of: text, table"):
