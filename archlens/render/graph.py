@@ -557,8 +557,11 @@ def _fixed_pdf_date(pdf: bytes) -> bytes:
     return _PDF_DATE.sub(epoch, pdf, count=1)
 
 
-def svg_for_html(svg: bytes) -> str:
-    """graphviz SVG without its XML prolog and doctype, ready to sit inside an HTML page."""
+def svg_for_html(svg: bytes, prefix: str = "") -> str:
+    """graphviz SVG without its XML prolog and doctype, ready to sit inside an HTML page; ``prefix``
+    goes before every element id (graphviz numbers ``graph0``, ``node1`` ... in each drawing, and ids
+    must be unique in a page holding several)."""
     text = svg.decode("utf-8")
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    text = text[start:] if start >= 0 else text
+    return text.replace(' id="', f' id="{prefix}') if prefix else text

@@ -64,7 +64,9 @@ def _number(value: int | float | None) -> str:
 
 
 class _Charts:
-    """Numbers chart divs in page order, so the page's bytes are reproducible."""
+    """Numbers chart divs in page order, so the page's bytes are reproducible. A chart's title becomes the
+    card's heading (HTML wraps on a phone, a plotly title is cut), and a bar chart of layers gets a
+    switch for its layer names."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -75,9 +77,18 @@ class _Charts:
         if figure is None:
             return Markup("")
         self.count += 1
+        title = figure.layout.title.text or ""  # the chart functions escape what they put in a title
+        meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
+        figure.update_layout(title_text=None, margin_t=max(16, (figure.layout.margin.t or 50) - 36), meta=None)
         div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{self.count}",
                              config=CHART_CONFIG)
-        return Markup(f'<div class="chart">{div}</div>')
+        toggle = ""
+        if "names_toggle" in meta:
+            checked = " checked" if meta["names_toggle"] else ""
+            toggle = (f'<label class="switch"><input type="checkbox" data-names="chart-{self.count}"{checked}> '
+                      "layer names</label>")
+        head = f'<div class="chart-head"><span class="chart-title">{title}</span>{toggle}</div>' if title or toggle else ""
+        return Markup(f'<div class="chart">{head}{div}</div>')
 
 
 def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
@@ -88,7 +99,8 @@ def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
 
     dot_text = to_dot([graph_of(section.profile, section.spec, depth=depth)])
     try:
-        return {"svg": Markup(svg_for_html(render(dot_text, "svg"))), "note": ""}
+        prefix = f"{anchor(section.profile.name)}-{'top' if depth == 1 else 'full'}-"
+        return {"svg": Markup(svg_for_html(render(dot_text, "svg"), prefix)), "note": ""}
     except GraphvizMissing as missing:
         return {"svg": Markup(""), "note": f"Graph not drawn: {missing}."}
 
@@ -117,6 +129,7 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
         "totals": totals,
         "depth": profile.depth,
         "layers": profile.to_dict()["layers"],
+        "kinds": sorted({layer.kind for layer in profile.layers}),
         "mac_bars": charts(C.layer_bars(profile, "macs")),
         "param_bars": charts(C.layer_bars(profile, "params")),
         "treemap": charts(C.compute_treemap(profile, "macs")),

@@ -202,3 +202,59 @@ def test_two_related_networks_get_a_diff_section(tmp_path):
     files = render_markdown_report(report, "r.md")
     assert "## googlenet → googlenet-naive, layer by layer" in files["r.md"] and "r/diff-googlenet-naive.svg" in files
     assert build_report(["googlenet", "alexnet"]).diffs == ()
+
+
+def test_layer_bars_give_each_block_its_own_colour_and_name_the_layers():
+    """The bars reused 8 colours across GoogLeNet's 13 blocks (conv1 and inception_4d shared one) and named
+    no layer on the axis."""
+    import archlens
+    from archlens.render import charts
+
+    figure = charts.layer_bars(archlens.profile("googlenet"), "macs")
+    blocks = [trace.name for trace in figure.data]
+    assert blocks == ["conv1", "conv2_reduce", "conv2", "inception_3a", "inception_3b", "inception_4a",
+                      "inception_4b", "inception_4c", "inception_4d", "inception_4e", "inception_5a", "inception_5b",
+                      "fc"]
+    assert len({trace.marker.color for trace in figure.data}) == 13  # one colour a block
+    assert figure.layout.xaxis.showticklabels and figure.layout.meta == {"names_toggle": True}
+    assert "inception_3a.branch_3x3.reduce" in figure.data[3].x  # a conv unit by its name, not ...reduce.conv
+    assert sum(len(trace.x) for trace in figure.data) == 58  # 57 convolutions and the classifier
+
+
+def test_more_blocks_than_colours_are_coloured_by_kind():
+    from archlens.counting.analytic import profile_spec
+    from archlens.render import charts
+    from archlens.spec import load_spec
+
+    layers = [{"conv": {"name": f"c{i}", "out": 4, "kernel": 1}} for i in range(24)]
+    spec = load_spec({"name": "deep", "input": {"channels": 3, "height": 8, "width": 8},
+                      "layers": [*layers, {"flatten": {}}, {"linear": {"name": "fc", "out": 2}}]})
+    figure = charts.layer_bars(profile_spec(spec), "params")
+    assert len(figure.data) == 25 and [t.name for t in figure.data if t.showlegend] == ["conv", "linear"]
+    assert len({trace.marker.color for trace in figure.data}) == 2
+
+
+def test_treemap_is_readable_and_bytes_have_their_own_axis():
+    import archlens
+    from archlens.render import charts
+
+    treemap = charts.compute_treemap(archlens.profile("googlenet")).data[0]
+    assert treemap.maxdepth == 2 and treemap.pathbar.visible is False
+    bars = charts.layer_bars(archlens.profile("googlenet"))
+    block_color = {trace.name: trace.marker.color for trace in bars.data}
+    colors = dict(zip(treemap.ids, treemap.marker.colors))
+    assert colors["inception_4d"] == colors["inception_4d.branch_3x3"] == block_color["inception_4d"]
+    layout = charts.compute_treemap(archlens.profile("googlenet")).layout
+    assert layout.uniformtext.minsize >= 11 and layout.uniformtext.mode == "hide"  # too small: hover, not 4 px text
+    figure = charts.comparison_bars(build_report(["googlenet", "alexnet"]).comparison)
+    axes = {trace.x[0]: trace.yaxis for trace in figure.data}
+    assert axes == {"params": "y", "activations": "y2"}  # counts and bytes apart
+    assert figure.layout.yaxis2.title.text == "bytes (log scale)" and figure.layout.yaxis.title.text == "count (log scale)"
+
+
+def test_html_layer_table_has_search_and_column_filters(comparison_html):
+    page = comparison_html
+    assert page.count('<input type="search" class="search"') == 3  # one a network
+    assert '<select data-column="2" aria-label="filter by kind"><option value="">all</option>' in page
+    assert '<tr data-name="inception_3a.branch_3x3.reduce.conv">' in page
+    assert "plotly_treemapclick" in page and 'data-names="chart-' in page
