@@ -91,6 +91,22 @@ class _Charts:
         return Markup(f'<div class="chart">{head}{div}</div>')
 
 
+def result_page(result: Any, title: str, **options: Any) -> str:
+    """One result (a diff, a profile, a budget check ...) as a small self-contained HTML page: its
+    notebook display (the tables with their scoped style), nothing fetched.
+
+    >>> import archlens
+    >>> result_page(archlens.check("alexnet", max_params="61M"), "budget").startswith("<!DOCTYPE html>")
+    True
+    """
+    import html
+
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="generator" content="archlens">\n'
+            f"<title>{html.escape(title)} · archlens</title>\n</head>\n<body style=\"margin: 16px 24px\">\n"
+            f"{result.render('notebook', **options)}\n</body>\n</html>\n")
+
+
 def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
     """The network's graph as inline SVG markup, or a note saying why it is missing."""
     from markupsafe import Markup

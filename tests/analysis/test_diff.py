@@ -118,3 +118,14 @@ def test_unknown_targets_and_bad_depth_are_errors(capsys):
     assert "unknown network 'nosuchnet'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="depth must be at least 1"):
         diff("alexnet", "alexnet", depth=0)
+
+
+def test_html_is_a_small_self_contained_page(tmp_path, capsys):
+    page_file = tmp_path / "diff.html"
+    assert main(["diff", "googlenet", "googlenet-naive", "-o", str(page_file)]) == 0
+    page = page_file.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<title>googlenet → googlenet-naive · archlens</title>" in page
+    assert '<div class="archlens-result">' in page and "+10,985,389,184" in page
+    assert "<script" not in page and "http" not in page
+    assert main(["diff", "googlenet", "googlenet-naive", "-f", "html", "--all"]) == 0
+    assert "<td>conv1</td>" in capsys.readouterr().out

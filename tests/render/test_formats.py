@@ -11,7 +11,7 @@ from archlens.tables import Column, Result, Table, Text, Value, View, formats, r
 
 
 @pytest.mark.parametrize("name", ["archlens.tables", "archlens.render.cells", "archlens.render.formats",
-                                  "archlens.render.graph"])
+                                  "archlens.render.graph", "archlens.render.html"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
