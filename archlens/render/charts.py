@@ -37,19 +37,24 @@ def _layout(fig: Any, title: str, height: int = 380, **extra: Any) -> Any:
 
 
 def layers_frame(profile: Profile):
-    """Every layer that holds parameters or MACs, with its top-level block and a short label (a conv unit
-    by its unit's name: ``inception_3a.branch_3x3.reduce``, not ``....reduce.conv``): one row a layer."""
+    """Every layer that holds parameters or MACs, with its top-level block and a short label, unique (a
+    conv unit's one layer with figures by the unit's name: ``inception_3a.branch_3x3.reduce``, not
+    ``....reduce.conv``; a unit whose BatchNorm holds parameters too keeps full names): one row a layer."""
+    from collections import Counter
+
     from archlens.render.graph import UNIT_KINDS
 
     frame = profile.to_dataframe()
     frame = frame[(frame["macs"] > 0) | (frame["params"] > 0)].reset_index(drop=True)
     frame["block"] = frame["name"].str.split(".").str[0]
 
-    def label(name: str) -> str:
+    def unit(name: str) -> str:
         parent = name.rpartition(".")[0]
         return parent if parent and profile.group_kind(parent) in UNIT_KINDS else name
 
-    frame["label"] = [label(name) for name in frame["name"]]
+    units = [unit(name) for name in frame["name"]]
+    alike = Counter(units)
+    frame["label"] = [short if alike[short] == 1 else name for short, name in zip(units, frame["name"])]
     return frame
 
 

@@ -258,3 +258,14 @@ def test_html_layer_table_has_search_and_column_filters(comparison_html):
     assert '<select data-column="2" aria-label="filter by kind"><option value="">all</option>' in page
     assert '<tr data-name="inception_3a.branch_3x3.reduce.conv">' in page
     assert "plotly_treemapclick" in page and 'data-names="chart-' in page
+
+
+def test_layer_labels_stay_unique_where_a_unit_has_a_batchnorm():
+    """A bar a layer: conv1.conv and conv1.bn of googlenet-torchvision must not share one category."""
+    import archlens
+    from archlens.render import charts
+
+    profile = archlens.profile("googlenet-torchvision")
+    frame = charts.layers_frame(profile)
+    assert frame["label"].is_unique and len(frame) == sum(1 for l in profile.layers if l.params or l.macs)
+    assert {"conv1.conv", "conv1.bn"} <= set(frame["label"])
