@@ -28,6 +28,7 @@ _EXPORTS = {
     "LayerStats": ("archlens.counting.records", "LayerStats"),
     "compare": ("archlens.analysis.compare", "compare"),
     "comparison": ("archlens.analysis.compare", "comparison"),
+    "diff": ("archlens.analysis.diff", "diff"),
     "inception_study": ("archlens.analysis.inception", "inception_study"),
     "paper_claims": ("archlens.analysis.claims", "paper_claims"),
     "reproduce_table1": ("archlens.analysis.table1", "reproduce_table1"),

@@ -1,9 +1,10 @@
 """Reports: everything a report or a drawing shows about one or several networks, gathered as data.
 
 :func:`build_report` profiles each target and collects the analyses that apply: the comparison
-(several networks), the Inception study (a network with Inception modules), the GoogLeNet paper's
-Table 1 and claims (when ``googlenet`` is among the targets) and budget checks (limits given, or
-in the specs). :func:`profile_targets` profiles what ``archlens graph`` draws. Rendering is
+(several networks), a layer-by-layer diff of the first network with each related one (variants of
+one design: :func:`archlens.analysis.diff.related`), the Inception study (a network with Inception
+modules), the GoogLeNet paper's Table 1 and claims (when ``googlenet`` is among the targets) and
+budget checks (limits given, or in the specs). :func:`profile_targets` profiles what ``archlens graph`` draws. Rendering is
 separate, and never profiles: :mod:`archlens.render.html` and :mod:`archlens.render.markdown_report`
 turn a :class:`Report` into pages, :mod:`archlens.render.graph` a profile into a graph.
 
@@ -52,6 +53,7 @@ class Report:
     title: str
     networks: tuple[NetworkSection, ...]
     comparison: Any = None       # archlens.analysis.compare.Comparison
+    diffs: tuple[Any, ...] = ()  # archlens.analysis.diff.Diff: the first network against each related one
     inception: Any = None        # archlens.analysis.inception.InceptionStudy
     claims: Any = None           # archlens.analysis.claims.ClaimsReport
     train: bool = False
@@ -131,6 +133,15 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
 
         step("compare")
         comparison = Comparison(tuple(NetworkFigures.from_profile(s.profile) for s in sections), train=train)
+    diffs: tuple[Any, ...] = ()
+    if len(sections) > 1:
+        from archlens.analysis.diff import diff_profiles, related
+
+        base = sections[0].profile
+        others = [s.profile for s in sections[1:] if related(base, s.profile)]
+        if others:
+            step("diff")
+        diffs = tuple(diff_profiles(base, other) for other in others)
     with_modules = [s for s in sections if any(g.kind == "inception" for g in s.profile.groups)]
     if with_modules and with_modules[0].spec is not None:
         from archlens.analysis.inception import inception_study
@@ -150,5 +161,5 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
         claims = paper_claims()
     names = [s.profile.name for s in sections]
     default_title = names[0] if len(names) == 1 else " vs ".join(names)
-    return Report(title=title or default_title, networks=tuple(sections), comparison=comparison,
+    return Report(title=title or default_title, networks=tuple(sections), comparison=comparison, diffs=diffs,
                   inception=inception, claims=claims, train=train, module_variants=module_variants)

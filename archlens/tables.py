@@ -11,11 +11,12 @@ claims, a budget check, a fit) says what it shows in three ways, and holds no di
 * ``to_dict(**options)`` -> plain data: what JSON holds.
 
 One renderer a format draws them all (:mod:`archlens.render.formats`: terminal table, Markdown,
-CSV, JSON, HTML), and :mod:`archlens.render.cells` is the one place that turns a value into text.
+CSV, JSON, HTML, notebook), and :mod:`archlens.render.cells` is the one place that turns a value into text.
 Renderers register here with :func:`register`; ``import archlens`` loads them, so data modules
 never import a renderer, and a new format is one function. :class:`Result` gives every result
-``render(format)``, ``to_json()``, ``str()`` (the terminal table) and notebook HTML through that
-registry.
+``render(format)``, ``to_json()``, ``str()`` (the terminal table) and, in a notebook or IPython, a
+styled self-contained HTML table (``_repr_html_``, the ``notebook`` format) with the terminal table as
+its plain text (``_repr_pretty_``), all through that registry.
 
 >>> str(Text("{n:,} MACs ({short})", n=1582671872, short=Value(1582671872, "short")))
 '1,582,671,872 MACs (1.58 G)'
@@ -36,7 +37,8 @@ class Value:
     """A number (or a tuple of numbers, or a shape) and how it is shown, by unit name.
 
     The units (``render/cells.py`` draws them): ``int`` 1,234,567; ``plain`` 4944; ``count``
-    1,582,671,872 (1.58 G); ``short`` 1.58 G; ``bytes`` 37.82 MiB; ``exact_bytes`` 39,653,056 B
+    1,582,671,872 (1.58 G); ``short`` 1.58 G; ``signed_int`` +10,985,389,184 (0 unsigned);
+    ``signed_short`` +10.99 G; ``bytes`` 37.82 MiB; ``exact_bytes`` 39,653,056 B
     (37.82 MiB); ``shape`` 1x3x224x224; ``share`` 7.5 (a fraction, in percent); ``signed_share``
     +5.5 %; ``ratio`` 8.71x; ``times`` 12x or 8.71x (as stated); ``fixed1`` 2.7; ``signed1`` +0.1;
     ``printed`` a number as a paper prints it (2.7, 112); ``accuracy`` 71.592. A tuple (but a
@@ -156,4 +158,17 @@ class Result:
         return render(self, "table")
 
     def _repr_html_(self) -> str:
-        return render(self, "html")
+        """A notebook's display: the tables as styled, self-contained HTML (the ``notebook`` format)."""
+        return render(self, "notebook")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display (a terminal IPython, a notebook's ``text/plain``): the table, not
+        the fields of the data behind it."""
+        printer.text(str(self))
+
+    def __init_subclass__(cls, **options: Any) -> None:
+        # IPython looks for _repr_pretty_ in each class's own namespace before the __repr__ a dataclass
+        # writes there, so every result class gets it in its own (and keeps its repr for debugging).
+        super().__init_subclass__(**options)
+        if "_repr_pretty_" not in cls.__dict__:
+            cls._repr_pretty_ = Result._repr_pretty_

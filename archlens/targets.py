@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from archlens.errors import ArchlensError, TargetError, did_you_mean
+from archlens.errors import ArchlensError, SpecError, TargetError, did_you_mean
 from archlens.spec import NetworkSpec, is_spec_path, load_spec
 
 MODULE_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -111,7 +111,15 @@ def resolve(target: Any, options: TargetOptions = TargetOptions()) -> Target:
         return _module_target(load_target(target), target, options)
     if callable(target) and not isinstance(target, (str, os.PathLike, NetworkSpec, dict)):
         return _module_target(target, None, options)  # an nn.Module instance is callable too
-    spec = load_spec(target)  # a name, a file, a spec or its data; anything else is a SpecError
+    try:
+        spec = load_spec(target)  # a name, a file, a spec or its data; anything else is a SpecError
+    except SpecError as error:
+        module = _python_module_named(target)
+        if module is None:
+            raise
+        raise SpecError(error.message, where=error.where,
+                        hint=f"{module} is a Python module: name the model in it as {module}:factory (a function "
+                             "or class returning an nn.Module, or an instance) and give --input-shape N,C,H,W") from None
     source = os.fspath(target) if isinstance(target, (str, os.PathLike)) and is_spec_path(target) else None
     if shape is not None:
         spec = with_input_shape(spec, shape)
@@ -139,6 +147,25 @@ def resolve_spec(target: Any, options: TargetOptions = TargetOptions(), *, neede
 def _names_a_module(target: Any) -> bool:
     """``pkg.module:attribute`` (and not an existing file, such as a Windows path)."""
     return isinstance(target, str) and bool(MODULE_TARGET.match(target)) and not os.path.exists(target)
+
+
+def _python_module_named(target: Any) -> str | None:
+    """``target`` when it names a Python module (``mynets`` beside ``mynets.py``, an installed package)
+    but no network: what someone wrote who meant ``mynets:factory``. Nothing is imported."""
+    import importlib.util
+
+    if not isinstance(target, str) or not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", target) \
+            or os.path.exists(target):  # a folder or a file by that name: the spec error says what it is
+        return None
+    relative = os.path.join(*target.split("."))
+    if os.path.isfile(relative + ".py") or os.path.isfile(os.path.join(relative, "__init__.py")):
+        return target
+    top = target.split(".")[0]
+    try:
+        found = importlib.util.find_spec(top) is not None  # a top-level name: finds, never imports
+    except (ImportError, ValueError):
+        found = False
+    return target if found else None
 
 
 def _module_target(module: Any, label: str | None, options: TargetOptions) -> ModuleTarget:

@@ -5,6 +5,8 @@ Conventions:
 * 1 MAC (multiply-accumulate) = one multiply plus one add; ``FLOPs = 2 x MACs`` (:func:`flops`).
 * Suffixes K, M, G, T are decimal (10^3 ...); KiB, MiB, GiB, TiB (or Ki, Mi, ...) are binary (2^10 ...).
   ``B`` after a suffix means bytes and changes nothing in the number (``64MB`` = 64,000,000).
+* Bytes are one quantity only (activation memory); parameters, MACs and FLOPs are counts, and a
+  count refuses a byte unit or a binary prefix (``--max-macs 64MiB`` is a mistake, not 67,108,864 MACs).
 * Counts are Python integers everywhere: no float ever holds a count, so 10^15 MACs stay exact.
 """
 
@@ -31,14 +33,26 @@ def flops(macs: int) -> int:
     return 2 * macs
 
 
-def parse_quantity(text: str | int, *, what: str = "quantity") -> int:
+QUANTITY_KINDS = ("any", "count", "bytes")
+
+
+def parse_quantity(text: str | int, *, what: str = "quantity", kind: str = "any") -> int:
     """Parse ``"1.5G"``, ``"7M"``, ``"64MiB"``, ``"64MB"`` or ``"1500000"`` into an exact integer.
 
     >>> parse_quantity("1.5G"), parse_quantity("64MiB"), parse_quantity("2K")
     (1500000000, 67108864, 2000)
 
+    ``kind`` says what the number is: ``count`` (parameters, MACs, FLOPs: decimal prefixes only, a
+    byte unit or a binary prefix is refused), ``bytes`` (activation memory: every unit), or ``any``.
+
+    >>> parse_quantity("64MiB", what="max_macs", kind="count")
+    Traceback (most recent call last):
+    archlens.errors.UnitError: max_macs '64MiB' is in bytes, but MACs are a count; write 64M (64,000,000) or 67108864
+
     A fractional result (``"1.5"``) or an unknown suffix is a :class:`UnitError`.
     """
+    if kind not in QUANTITY_KINDS:
+        raise ValueError(f"kind must be one of {QUANTITY_KINDS}, not {kind!r}")
     if isinstance(text, bool):
         raise UnitError(f"{what} must be a number like 1.5G or 64MiB, not {text!r}")
     if isinstance(text, int):
@@ -78,7 +92,25 @@ def parse_quantity(text: str | int, *, what: str = "quantity") -> int:
             raise UnitError(f"{what} {text!r} is not a number") from error
     if value != value.to_integral_value():
         raise UnitError(f"{what} {text!r} is not a whole number", hint="use a larger unit or fewer decimals")
+    if kind == "count" and (suffix.upper().endswith("B") or unit in BINARY_PREFIXES):
+        raise _byte_unit_on_a_count(text, what, number, exponent, unit, int(value))
     return int(value)
+
+
+COUNT_NOUNS = {"params": "parameters are", "macs": "MACs are", "flops": "FLOPs are"}
+
+
+def _byte_unit_on_a_count(text: str | int, what: str, number: str, exponent: str | None, unit: str,
+                          value: int) -> UnitError:
+    """``--max-macs 64MiB``: bytes (or a binary prefix) where a count belongs, in one line with the fix."""
+    noun = next((words for key, words in COUNT_NOUNS.items() if what.endswith(key)), "it is")
+    decimal = unit[:1] if unit else ""
+    written = f"{number}{'e' + exponent if exponent else ''}{decimal}"
+    exact = value if not decimal else parse_quantity(written)
+    sense = "in bytes" if str(text).strip().upper().endswith("B") else "a binary (byte) size"
+    fix = f"write {written}" + (f" ({format_int(exact)})" if written != str(exact) else "")
+    fix += f" or {value}" if value != exact else ""
+    return UnitError(f"{what} {str(text)!r} is {sense}, but {noun} a count", hint=fix)
 
 
 def format_count(value: int, *, precision: int = 2) -> str:

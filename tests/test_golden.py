@@ -38,6 +38,7 @@ def _cases():
     yield ("inception-cascade", "table", ["inception", "--part", "cascade"], 0)
     yield from (("claims", f, ["claims"], 0) for f in FORMATS)
     yield from (("fit", f, ["fit", "googlenet", "--max-macs", "1.5G"], 0) for f in ("yaml", "json"))
+    yield from (("diff", f, ["diff", "googlenet", "googlenet-naive"], 0) for f in FORMATS)
 
 
 CASES = list(_cases())
@@ -74,10 +75,12 @@ HTML_CASES = {
     "profile-paper.html": lambda: archlens.reproduce_table1(),
     "check-fail.html": lambda: archlens.check("googlenet", max_macs="1.5G", blocks=[{"match": "inception_*",
                                                                                      "max_macs": "200M"}]),
+    "diff.html": lambda: archlens.diff("googlenet", "googlenet-naive"),
 }
 
 
 @pytest.mark.parametrize("name", HTML_CASES)
 def test_notebook_html_matches_its_golden_file(regen_golden, name):
-    """The HTML format (a notebook's display of a result; the report's Table 1), one line a fragment."""
+    """A notebook's display of a result (the ``notebook`` format: a scoped style, then the ``html`` fragment
+    a report shows), one line a fragment."""
     check_golden(name, HTML_CASES[name]()._repr_html_() + "\n", regen_golden)

@@ -94,3 +94,22 @@ def test_report_profiles_every_network_on_the_input_shape(tmp_path, capsys):
     out = tmp_path / "small.md"
     assert main(["report", "alexnet-torchvision", *SMALL, "-o", str(out)]) == 0
     assert "204,446,912" in out.read_text()
+
+
+def test_a_module_name_without_factory_hints_at_the_module_syntax(tmp_path, monkeypatch, capsys):
+    """`archlens profile mynets` beside mynets.py said only "unknown network"."""
+    from archlens.cli import main
+
+    (tmp_path / "mynets.py").write_text("raise SystemExit('imported!')\n")  # a hint never imports it
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "models.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert main(["profile", "mynets"]) == 2
+    assert capsys.readouterr().err == (
+        "archlens: error: unknown network 'mynets'; mynets is a Python module: name the model in it as "
+        "mynets:factory (a function or class returning an nn.Module, or an instance) and give --input-shape N,C,H,W\n")
+    assert main(["profile", "pkg.models"]) == 2
+    assert "pkg.models:factory" in capsys.readouterr().err
+    assert main(["profile", "googlenett"]) == 2  # no such module: the name's own hint
+    assert "did you mean 'googlenet'?" in capsys.readouterr().err

@@ -23,3 +23,26 @@ def test_formatting_and_flops():
     assert format_count(1_498_376_192) == "1.50 G"
     assert format_bytes(64 * 2**20) == "64.00 MiB"
     assert parse_quantity("1000000000000000000") == 10**18  # exact, no float drift
+
+
+@pytest.mark.parametrize("text", ["64MiB", "64MB", "64Mi", "512B", "1GiB", "2KB"])
+def test_a_count_refuses_a_byte_unit(text):
+    with pytest.raises(UnitError, match="is (in bytes|a binary \\(byte\\) size), but MACs are a count"):
+        parse_quantity(text, what="max_macs", kind="count")
+    assert parse_quantity(text, kind="bytes") == parse_quantity(text)  # bytes take every unit
+
+
+def test_the_byte_unit_error_says_what_to_write():
+    with pytest.raises(UnitError) as caught:
+        parse_quantity("64MiB", what="max_macs", kind="count")
+    assert str(caught.value) == "max_macs '64MiB' is in bytes, but MACs are a count; write 64M (64,000,000) or 67108864"
+    assert parse_quantity("1.5G", kind="count") == 1_500_000_000
+
+
+def test_docstring_examples():
+    import doctest
+
+    import archlens.units
+
+    result = doctest.testmod(archlens.units, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

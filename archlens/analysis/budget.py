@@ -43,6 +43,9 @@ LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "activations": "
 """How a quantity is named in a table or a sentence."""
 VALUE_UNITS = {"params": "count", "macs": "count", "flops": "count", "activations": "exact_bytes", "depth": "plain"}
 """How a limit, a measured value or a margin of each quantity is shown (:class:`archlens.tables.Value`)."""
+KINDS = {"params": "count", "macs": "count", "flops": "count", "activations": "bytes", "depth": "count"}
+"""What a limit's number is (:func:`archlens.units.parse_quantity`): only activations are bytes; a byte
+unit on a count (``--max-macs 64MiB``) is refused."""
 COLUMNS = (Column("Scope"), Column("Limit on"), Column("Limit", align="right"), Column("Measured", align="right"),
            Column("Margin", align="right"), Column("Margin %", "signed_share", "right"), Column("Status"))
 
@@ -193,7 +196,7 @@ def network_limits(*, max_params: "int | str | None" = None, max_macs: "int | st
     """Whole-network limits from keyword values (``"1.5G"``, ``7_000_000``); None means no limit."""
     values = {"params": max_params, "macs": max_macs, "flops": max_flops, "activations": max_activations,
               "depth": max_depth}
-    return [Limit(quantity, parse_quantity(value, what=f"{prefix}{quantity}"), NETWORK, source)
+    return [Limit(quantity, parse_quantity(value, what=f"{prefix}{quantity}", kind=KINDS[quantity]), NETWORK, source)
             for quantity, value in values.items() if value is not None]
 
 
@@ -228,7 +231,8 @@ def block_limits(blocks: "Iterable[BlockBudget | Mapping[str, Any]]", *, source:
             if value is not None:
                 found = True
                 what = f"{where}[{index}] ({block.match}) max_{quantity}"
-                limits.append(Limit(quantity, parse_quantity(value, what=what), block.match, source))
+                limits.append(Limit(quantity, parse_quantity(value, what=what, kind=KINDS[quantity]), block.match,
+                                    source))
         if not found:
             raise ArchlensError(f"block budget {block.match!r} sets no limit", where=f"{where}[{index}]",
                                 hint="add max_params, max_macs, max_flops or max_activations")
@@ -246,9 +250,16 @@ def spec_limits(budget: Budget | None) -> list[Limit]:
 
 
 def merge_limits(from_spec: list[Limit], given: list[Limit]) -> list[Limit]:
-    """Given limits replace the spec's limit on the same quantity and scope; the rest add up."""
-    replaced = {(limit.scope, limit.quantity) for limit in given}
-    return [limit for limit in from_spec if (limit.scope, limit.quantity) not in replaced] + given
+    """Given limits replace the spec's limit on the same quantity and scope, in the spec limit's place
+    (a table keeps its order whatever the command line overrides); the other given limits follow.
+
+    >>> spec = [Limit("params", 7, source="spec"), Limit("macs", 2, source="spec"), Limit("depth", 22, source="spec")]
+    >>> [(l.quantity, l.limit, l.source) for l in merge_limits(spec, [Limit("flops", 3), Limit("macs", 1)])]
+    [('params', 7, 'spec'), ('macs', 1, 'argument'), ('depth', 22, 'spec'), ('flops', 3, 'argument')]
+    """
+    by_key = {(limit.scope, limit.quantity): limit for limit in given}
+    merged = [by_key.pop((limit.scope, limit.quantity), limit) for limit in from_spec]
+    return merged + [limit for limit in given if (limit.scope, limit.quantity) in by_key]
 
 
 def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:

@@ -259,8 +259,10 @@ def reproduce_table1(spec: "NetworkSpec | str" = "googlenet") -> Table1:
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise ArchlensError(
-            f"{spec.name} has no layers named {shown}",
-            hint="Table 1 is compared layer by layer with the GoogLeNet spec's names (archlens show googlenet)",
+            f"Table 1 is GoogLeNet's: the paper prints it for GoogLeNet only, and {spec.name} has no layers named "
+            f"{shown}",
+            hint="it reads googlenet (or a variant with its layer names, such as googlenet-naive): "
+                 "archlens profile googlenet --paper",
         )
     rows = []
     for paper in TABLE1:

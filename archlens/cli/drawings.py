@@ -127,11 +127,11 @@ def report_progress(networks: int):
 
     @contextlib.contextmanager
     def bar():
-        # profile each, compare, study, claims, (Markdown: study figures,) draw each network, write
+        # profile each, compare, diff, study, claims, (Markdown: study figures,) draw each network, write
         progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
                             console=Console(stderr=True), transient=True)
         with progress:
-            task = progress.add_task("report", total=2 * networks + 5)
+            task = progress.add_task("report", total=2 * networks + 6)
 
             def step(name: str) -> None:
                 progress.update(task, advance=1, description=name)

@@ -66,6 +66,8 @@ UNITS: dict[str, Callable[[Any], str]] = {
     "shape": shape_text,
     "share": lambda fraction: f"{100 * fraction:.1f}",
     "signed_share": signed_share,
+    "signed_int": lambda value: f"{value:+,}" if value else "0",
+    "signed_short": lambda value: ("+" if value > 0 else "") + format_count(value),
     "ratio": times,
     "times": _stated,
     "fixed1": lambda value: f"{value:,.1f}",

@@ -13,55 +13,97 @@ from typing import Any
 from archlens.counting.records import Profile
 from archlens.units import format_bytes, format_count, format_int
 
-# Colorblind-safe qualitative palette (Okabe-Ito), for networks and blocks.
+# Colorblind-safe qualitative palette (Okabe-Ito), for networks side by side (a few).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+# Blocks of one network (GoogLeNet has 13 with params or MACs): Kelly's 22 colours of maximum contrast
+# but white and black, so no two blocks share a colour up to 20; past that, blocks are coloured by kind.
+BLOCK_PALETTE = ("#0067A5", "#F38400", "#008856", "#BE0032", "#875692", "#A1CAF1", "#F3C300", "#848482",
+                 "#E68FAC", "#C2B280", "#604E97", "#F99379", "#882D17", "#8DB600", "#B3446C", "#DCD300",
+                 "#654522", "#E25822", "#2B3D26", "#F6A600")
 FONT = dict(family="Helvetica, Arial, sans-serif", size=12)
 METRICS = {"macs": "MACs", "params": "params"}
 # Log axes: a tick at each power of ten, in SI units (G, not B), like the rest of archlens.
 LOG_AXIS = dict(dtick=1, exponentformat="SI", showexponent="all")
+LABELLED_BARS = 120  # at most this many bars carry their names at first (more: hover, or the report's toggle)
 
 
 def _layout(fig: Any, title: str, height: int = 380, **extra: Any) -> Any:
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=14)), height=height, font=FONT,
                       margin=dict(l=60, r=20, t=50, b=60), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
                       hoverlabel=dict(font=FONT), **extra)
-    fig.update_xaxes(showgrid=False, linecolor="#999999")
-    fig.update_yaxes(gridcolor="#e6e6e6", linecolor="#999999", zerolinecolor="#cccccc")
+    fig.update_xaxes(showgrid=False, linecolor="#999999", exponentformat="SI")
+    fig.update_yaxes(gridcolor="#e6e6e6", linecolor="#999999", zerolinecolor="#cccccc", exponentformat="SI")
     return fig
 
 
 def layers_frame(profile: Profile):
-    """Every layer that holds parameters or MACs, with its top-level block: one row a layer."""
+    """Every layer that holds parameters or MACs, with its top-level block and a short label, unique (a
+    conv unit's one layer with figures by the unit's name: ``inception_3a.branch_3x3.reduce``, not
+    ``....reduce.conv``; a unit whose BatchNorm holds parameters too keeps full names): one row a layer."""
+    from collections import Counter
+
+    from archlens.render.graph import UNIT_KINDS
+
     frame = profile.to_dataframe()
     frame = frame[(frame["macs"] > 0) | (frame["params"] > 0)].reset_index(drop=True)
     frame["block"] = frame["name"].str.split(".").str[0]
+
+    def unit(name: str) -> str:
+        parent = name.rpartition(".")[0]
+        return parent if parent and profile.group_kind(parent) in UNIT_KINDS else name
+
+    units = [unit(name) for name in frame["name"]]
+    alike = Counter(units)
+    frame["label"] = [short if alike[short] == 1 else name for short, name in zip(units, frame["name"])]
     return frame
 
 
+def block_colors(profile: Profile, blocks: list[str]) -> tuple[dict[str, str], bool]:
+    """A colour for each top-level block, and whether they are coloured by kind: one colour a block while
+    :data:`BLOCK_PALETTE` has enough, else one a block kind (``conv``, ``inception``, ...), so no two
+    blocks that look alike are different things."""
+    if len(blocks) <= len(BLOCK_PALETTE):
+        return {block: BLOCK_PALETTE[index] for index, block in enumerate(blocks)}, False
+    kinds = list(dict.fromkeys(profile.group_kind(block) or "layer" for block in blocks))
+    by_kind = {kind: BLOCK_PALETTE[index % len(BLOCK_PALETTE)] for index, kind in enumerate(kinds)}
+    return {block: by_kind[profile.group_kind(block) or "layer"] for block in blocks}, True
+
+
 def layer_bars(profile: Profile, metric: str = "macs"):
-    """One bar a layer with parameters or MACs, in network order, colored by top-level block."""
+    """One bar a layer with parameters or MACs, in network order, one colour a top-level block (legend),
+    the layers' names under the axis (``layout.meta["names_toggle"]``: whether they show at first; the
+    report adds a switch for them), every figure on hover."""
     import plotly.graph_objects as go
 
     frame = layers_frame(profile)
     total = int(getattr(profile.totals, metric))
     blocks = list(dict.fromkeys(frame["block"]))
-    kinds = {g.name: g.kind for g in profile.groups}
+    colors, by_kind = block_colors(profile, blocks)
     fig = go.Figure()
-    for index, block in enumerate(blocks):
+    shown_kinds: set[str] = set()
+    for block in blocks:
         part = frame[frame["block"] == block]
+        kind = profile.group_kind(block) or str(part["kind"].iloc[0])
         hover = [
-            f"<b>{escape(name)}</b><br>{kind}, output {shape}<br>{METRICS[metric]} {format_int(int(value))} "
+            f"<b>{escape(name)}</b><br>{kind_}, output {shape}<br>{METRICS[metric]} {format_int(int(value))} "
             f"({100 * value / total:.2f}% of the network)" if total else escape(name)
-            for name, kind, shape, value in zip(part["name"], part["kind"], part["output_shape"], part[metric])
+            for name, kind_, shape, value in zip(part["name"], part["kind"], part["output_shape"], part[metric])
         ]
         fig.add_trace(go.Bar(
-            x=list(part["name"]), y=[int(v) for v in part[metric]], name=escape(block),
-            legendgroup=kinds.get(block, "layer"), marker_color=PALETTE[index % len(PALETTE)],
+            x=[escape(label) for label in part["label"]], y=[int(v) for v in part[metric]],
+            name=escape(kind if by_kind else block), legendgroup=kind if by_kind else block,
+            showlegend=not by_kind or kind not in shown_kinds, marker_color=colors[block],
             hovertext=hover, hoverinfo="text",
         ))
-    _layout(fig, f"{METRICS[metric]} per layer ({format_count(total)} in all)", barmode="overlay",
-            showlegend=len(blocks) <= 30, legend=dict(font=dict(size=10)))
-    fig.update_xaxes(showticklabels=len(frame) <= 40, title_text="layers in network order (hover for names)")
+        shown_kinds.add(kind)
+    labelled = len(frame) <= LABELLED_BARS
+    what = "block kind" if by_kind else "block"
+    _layout(fig, f"{METRICS[metric]} per layer ({format_count(total)} in all), coloured by {what}", height=480,
+            barmode="overlay", legend=dict(font=dict(size=10), orientation="h", x=0, xanchor="left", y=1.02,
+                                           yanchor="bottom", title=dict(text=what + ":")),
+            meta={"names_toggle": labelled})
+    fig.update_xaxes(showticklabels=labelled, tickangle=-60, tickfont=dict(size=9), automargin=True,
+                     title_text="layers in network order")
     fig.update_yaxes(title_text=METRICS[metric])
     return fig
 
@@ -96,41 +138,84 @@ def hierarchy_frame(profile: Profile, metric: str = "macs"):
 
 
 def compute_treemap(profile: Profile, metric: str = "macs"):
-    """Where the compute goes: blocks, branches and layers as nested rectangles sized by MACs."""
+    """Where the compute goes: top-level blocks and what is inside them as nested rectangles sized by
+    ``metric``, one colour a block (as in the bar charts), two levels drawn, labels at a readable size
+    (a rectangle too small for its label shows it on hover). Each rectangle's id is its layer-name
+    prefix; the report turns a click into the block's rows of the layer table."""
     import plotly.graph_objects as go
 
     frame = hierarchy_frame(profile, metric)
     total = int(getattr(profile.totals, metric))
+    blocks = [ident for ident, parent in zip(frame["id"], frame["parent"]) if not parent]
+    colors, _ = block_colors(profile, blocks)
+    headed = set(blocks) & set(frame["parent"])  # top-level blocks drawn with their insides
     hover = [f"<b>{escape(i)}</b><br>{METRICS[metric]} {format_int(int(v))} ({100 * v / total:.2f}%)"
              for i, v in zip(frame["id"], frame["value"])]
     fig = go.Figure(go.Treemap(
         ids=list(frame["id"]), parents=list(frame["parent"]), labels=[escape(label) for label in frame["label"]],
         values=[int(v) for v in frame["value"]], branchvalues="total", hovertext=hover, hoverinfo="text",
-        maxdepth=3, textinfo="label+percent root", marker=dict(colorscale="Oranges", line=dict(width=1)),
+        maxdepth=2, textposition="top left",
+        # a block with rectangles inside has one line in its header strip; any other rectangle two
+        texttemplate=["<b>%{label}</b> %{percentRoot:.1%}" if ident in headed else "<b>%{label}</b><br>%{percentRoot:.1%}"
+                      for ident in frame["id"]],
+        marker=dict(colors=[colors[ident.split(".")[0]] for ident in frame["id"]], line=dict(width=1.5, color="#ffffff"),
+                    pad=dict(t=20, l=3, r=3, b=3)),
+        pathbar=dict(visible=False), tiling=dict(packing="squarify"), insidetextfont=dict(size=13),
     ))
-    _layout(fig, f"Where the {METRICS[metric]} go, by block (click a block to zoom in)", height=480)
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10))
+    _layout(fig, f"Where the {METRICS[metric]} go, by block (click a rectangle for its rows in the layer table)",
+            height=520)
+    fig.update_layout(margin=dict(l=8, r=8, t=44, b=8), uniformtext=dict(minsize=11, mode="hide"))
+    return fig
+
+
+def diff_bars(diff: Any):
+    """MACs of A and B, one pair of bars a row with MACs on either side, in network order (a diff's rows)."""
+    import plotly.graph_objects as go
+
+    rows = [row for row in diff.rows if row.figure("macs").a or row.figure("macs").b]
+    fig = go.Figure()
+    for side, network, color in (("a", diff.a.name, PALETTE[0]), ("b", diff.b.name, PALETTE[3])):
+        values = [getattr(row.figure("macs"), side) for row in rows]
+        fig.add_trace(go.Bar(
+            x=[escape(row.name) for row in rows], y=values, name=escape(f"{side.upper()}: {network}"),
+            marker_color=color, hoverinfo="text",
+            hovertext=[f"<b>{escape(row.name)}</b><br>{escape(network)}: MACs {format_int(value)}" for row, value
+                       in zip(rows, values)],
+        ))
+    _layout(fig, f"MACs of each block, {escape(diff.a.name)} (A) and {escape(diff.b.name)} (B)", barmode="group",
+            height=400, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    fig.update_xaxes(tickangle=-45, automargin=True)
+    fig.update_yaxes(title_text="MACs")
     return fig
 
 
 def comparison_bars(comparison: Any):
-    """Params, MACs and activation memory of each network, grouped, on a log scale."""
+    """Params and MACs (counts) of each network on one log axis, activation memory (bytes) on its own."""
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     frame = comparison.to_dataframe()
-    figures = [("params", "params", format_count), ("macs", "MACs", format_count),
-               ("activation_bytes", "activation memory (bytes)", format_bytes)]
-    fig = go.Figure()
+    counts = [("params", "params"), ("macs", "MACs")]
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.16)
     for index, row in frame.iterrows():
+        name, color = escape(row["name"]), PALETTE[index % len(PALETTE)]
         fig.add_trace(go.Bar(
-            x=[label for _, label, _ in figures], y=[int(row[column]) for column, _, _ in figures],
-            name=escape(row["name"]), marker_color=PALETTE[index % len(PALETTE)],
-            text=[fmt(int(row[column])) for column, _, fmt in figures], textposition="outside",
-            hovertext=[f"<b>{escape(row['name'])}</b><br>{label}: {format_int(int(row[column]))}"
-                       for column, label, _ in figures], hoverinfo="text",
-        ))
-    _layout(fig, "Size and cost, log scale", barmode="group", height=420)
-    fig.update_yaxes(type="log", title_text="count (log scale)", **LOG_AXIS)
+            x=[label for _, label in counts], y=[int(row[column]) for column, _ in counts], name=name,
+            legendgroup=name, marker_color=color, text=[format_count(int(row[column])) for column, _ in counts],
+            textposition="outside", cliponaxis=False, hoverinfo="text",
+            hovertext=[f"<b>{name}</b><br>{label}: {format_int(int(row[column]))}" for column, label in counts],
+        ), row=1, col=1)
+        memory = int(row["activation_bytes"])
+        fig.add_trace(go.Bar(
+            x=["activations"], y=[memory], name=name, legendgroup=name, showlegend=False, marker_color=color,
+            text=[format_bytes(memory)], textposition="outside", cliponaxis=False, hoverinfo="text",
+            hovertext=[f"<b>{name}</b><br>activation memory: {format_int(memory)} bytes ({format_bytes(memory)})"],
+        ), row=1, col=2)
+    _layout(fig, "Size and cost, log scale: counts and bytes on their own axes", barmode="group", height=440,
+            legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
+    fig.update_yaxes(type="log", **LOG_AXIS, row=1, col=1, title_text="count (log scale)")
+    fig.update_yaxes(type="log", **{**LOG_AXIS, "ticksuffix": "B"}, row=1, col=2,
+                     title_text="bytes (log scale)")
     return fig
 
 

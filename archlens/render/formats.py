@@ -1,4 +1,4 @@
-"""One renderer a format, for every result: terminal table, Markdown, CSV, JSON, HTML (and ``text``).
+"""One renderer a format, for every result: terminal table, Markdown, CSV, JSON, HTML, notebook (and ``text``).
 
 Each renderer takes a result (anything with ``view``/``records``/``to_dict``: see
 :mod:`archlens.tables`) and options for it (``depth`` for a profile, ``part`` for the Inception
@@ -53,8 +53,10 @@ def terminal(result: Any, **options: Any) -> str:
 
     view = result.view(**options)
     buffer = io.StringIO()
-    console = Console(file=buffer, width=WIDTH, force_terminal=False, color_system=None, highlight=False,
-                      markup=False, emoji=False, soft_wrap=False)
+    # force_jupyter=False: inside a notebook rich would send the table to the cell's display and write
+    # nothing to the buffer (str(result) was "" there, and print(result) showed stray output)
+    console = Console(file=buffer, width=WIDTH, force_terminal=False, force_jupyter=False, color_system=None,
+                      highlight=False, markup=False, emoji=False, soft_wrap=False)
     for index, table in enumerate(view.tables):
         if index:
             console.print()
@@ -169,11 +171,11 @@ def json_text(result: Any, *, indent: int = 2, **options: Any) -> str:
 
 @register("html")
 def html_text(result: Any, **options: Any) -> str:
-    """The result as an HTML fragment (a notebook's display, a report's table): every string escaped,
-    right-aligned cells of class ``num``."""
+    """The result as an HTML fragment (a report's table; inside a notebook's display): every string
+    escaped, right-aligned cells of class ``num``, the total row in ``tfoot``; classes, no style."""
     esc = html.escape
     view = result.view(**options)
-    out = ["<div>"]
+    out = ['<div class="archlens-result">']
     for table in view.tables:
         def row_html(cells: list[str], tag: str) -> str:
             return "<tr>" + "".join(
@@ -183,13 +185,48 @@ def html_text(result: Any, **options: Any) -> str:
         head = row_html([column.title for column in table.columns], "th")
         body = "".join(row_html(_cells(table, row), "td") for row in table.rows)
         foot = f"<tfoot>{row_html(_cells(table, table.total), 'td')}</tfoot>" if table.total is not None else ""
-        out.append(f"<p><b>{esc(prose_text(table.title))}</b></p>"
+        out.append(f'<p class="title"><b>{esc(prose_text(table.title))}</b></p>'
                    f"<table><thead>{head}</thead><tbody>{body}</tbody>{foot}</table>")
         if table.notes:
-            out.append("<ul>" + "".join(f"<li>{esc(prose_text(note))}</li>" for note in table.notes) + "</ul>")
+            out.append('<ul class="notes">' + "".join(f"<li>{esc(prose_text(note))}</li>" for note in table.notes)
+                       + "</ul>")
     if view.summary:
-        out.append("<ul>" + "".join(f"<li>{esc(prose_text(line))}</li>" for line in view.summary) + "</ul>")
+        out.append('<ul class="summary">' + "".join(f"<li>{esc(prose_text(line))}</li>" for line in view.summary)
+                   + "</ul>")
     if view.legend is not None:
-        out.append(f"<p><i>{esc(prose_text(view.legend))}</i></p>")
+        out.append(f'<p class="legend"><i>{esc(prose_text(view.legend))}</i></p>')
     out.append("</div>")
     return "".join(out)
+
+
+NOTEBOOK_STYLE = (
+    "<style>"
+    ".archlens-result{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px;"
+    "line-height:1.45;color:inherit;max-width:100%;overflow-x:auto}"
+    ".archlens-result p.title{margin:10px 0 4px;font-size:14px}"
+    ".archlens-result table{border-collapse:collapse;margin:4px 0 6px;border:none;font-size:12.5px;"
+    "table-layout:auto;width:auto}"
+    ".archlens-result table th,.archlens-result table td{padding:3px 10px;text-align:left;vertical-align:top;"
+    "border:none;border-bottom:1px solid rgba(127,127,127,.22);white-space:nowrap;color:inherit;"
+    "background:transparent}"
+    ".archlens-result table thead th{font-weight:600;border-bottom:2px solid rgba(127,127,127,.5);"
+    "background:rgba(127,127,127,.10)}"
+    ".archlens-result table tbody tr:nth-child(even) td{background:rgba(127,127,127,.05)}"
+    ".archlens-result table tbody tr:hover td{background:rgba(0,114,178,.10)}"
+    ".archlens-result table th.num,.archlens-result table td.num{text-align:right;"
+    "font-variant-numeric:tabular-nums}"
+    ".archlens-result table tfoot td{font-weight:600;border-top:2px solid rgba(127,127,127,.5);border-bottom:none}"
+    ".archlens-result ul{margin:4px 0 6px;padding-left:20px}"
+    ".archlens-result ul.summary{list-style:none;padding-left:0;font-variant-numeric:tabular-nums}"
+    ".archlens-result p.legend{margin:4px 0;opacity:.72;font-size:12px;white-space:normal;max-width:100ch}"
+    "</style>"
+)
+"""The notebook's styling, scoped to ``.archlens-result`` and colour-neutral (inherited text, translucent
+greys), so a result reads the same in a light or a dark notebook theme and styles nothing else."""
+
+
+@register("notebook")
+def notebook_html(result: Any, **options: Any) -> str:
+    """What a notebook shows for a result (``_repr_html_``): the ``html`` fragment with its own scoped
+    style, self-contained (no script, no link, nothing fetched)."""
+    return NOTEBOOK_STYLE + html_text(result, **options)

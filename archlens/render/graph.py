@@ -17,10 +17,11 @@ string escaped; the ``dot`` program turns it into SVG, PNG or PDF (:func:`render
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from archlens.counting.records import LayerStats, Profile, total_of
 from archlens.errors import ArchlensError, did_you_mean
@@ -219,8 +220,11 @@ def build_graph(profile: Profile, *, depth: int | None = None, color: str = "mac
     edges = _flow_edges(nodes, paths, group_kinds)
     title = profile.name if block is None else f"{profile.name} · {block}"
     shown = "every layer" if depth is None else f"depth {depth}"
-    subtitle = (f"input {shape_text(profile.input_shape)} · {shown} · params {format_count(totals.params)} · "
-                f"MACs {format_count(totals.macs)}")
+    drawn = totals if block is None else total_of(records)  # the header sums what is drawn
+    subtitle = (f"input {shape_text(records[0].input_shape if block else profile.input_shape)} · {shown} · "
+                f"params {format_count(drawn.params)} · MACs {format_count(drawn.macs)}")
+    if block is not None and totals.macs:
+        subtitle += f" ({100 * drawn.macs / totals.macs:.1f}% of {profile.name}'s MACs)"
     return Graph(profile.name, title, subtitle, tuple(nodes), tuple(edges), tuple(clusters), color)
 
 
@@ -523,7 +527,7 @@ def render(dot_text: str, fmt: str) -> bytes:
         raise GraphvizMissing("graphviz's `dot` program is not installed", hint=INSTALL_HINT)
     try:
         done = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True,
-                              timeout=300, check=False)
+                              timeout=300, check=False, env=_reproducible_environment())
     except subprocess.TimeoutExpired:
         raise ArchlensError("graphviz took more than 5 minutes", hint="draw fewer layers with --depth 1") from None
     if done.returncode != 0:
@@ -532,15 +536,36 @@ def render(dot_text: str, fmt: str) -> bytes:
     return _fixed_pdf_date(done.stdout) if fmt == "pdf" else done.stdout
 
 
+def _reproducible_environment() -> dict[str, str]:
+    """graphviz's environment: UTC (cairo writes a local-time creation date, with the zone's offset, in
+    any other zone) and ``SOURCE_DATE_EPOCH`` 0, which cairo 1.18 and later use instead of the clock."""
+    import os
+
+    return {**os.environ, "TZ": "UTC", "SOURCE_DATE_EPOCH": "0"}
+
+
+_PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}(Z|[+-]\d\d'\d\d'?)\)")
+
+
 def _fixed_pdf_date(pdf: bytes) -> bytes:
-    """cairo stamps PDFs with the current time; the epoch instead (same length, so offsets hold)."""
-    import re
+    """cairo stamps PDFs with the current time; the epoch instead, in UTC. The date keeps its length
+    (``Z`` or a zone offset such as ``+09'00``, written ``+00'00``), so the PDF's byte offsets hold.
 
-    return re.sub(rb"/CreationDate \(D:\d{14}Z\)", b"/CreationDate (D:19700101000000Z)", pdf, count=1)
+    >>> _fixed_pdf_date(b"<< /CreationDate (D:20261130050540+09'00) >>")
+    b"<< /CreationDate (D:19700101000000+00'00) >>"
+    """
+    def epoch(match: re.Match) -> bytes:
+        zone = match.group(1)
+        return b"/CreationDate (D:19700101000000" + (b"Z" if zone == b"Z" else b"+00'00" + zone[6:]) + b")"
+
+    return _PDF_DATE.sub(epoch, pdf, count=1)
 
 
-def svg_for_html(svg: bytes) -> str:
-    """graphviz SVG without its XML prolog and doctype, ready to sit inside an HTML page."""
+def svg_for_html(svg: bytes, prefix: str = "") -> str:
+    """graphviz SVG without its XML prolog and doctype, ready to sit inside an HTML page; ``prefix``
+    goes before every element id (graphviz numbers ``graph0``, ``node1`` ... in each drawing, and ids
+    must be unique in a page holding several)."""
     text = svg.decode("utf-8")
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    text = text[start:] if start >= 0 else text
+    return text.replace(' id="', f' id="{prefix}') if prefix else text

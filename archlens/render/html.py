@@ -64,7 +64,9 @@ def _number(value: int | float | None) -> str:
 
 
 class _Charts:
-    """Numbers chart divs in page order, so the page's bytes are reproducible."""
+    """Numbers chart divs in page order, so the page's bytes are reproducible. A chart's title becomes the
+    card's heading (HTML wraps on a phone, a plotly title is cut), and a bar chart of layers gets a
+    switch for its layer names."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -75,9 +77,34 @@ class _Charts:
         if figure is None:
             return Markup("")
         self.count += 1
+        title = figure.layout.title.text or ""  # the chart functions escape what they put in a title
+        meta = figure.layout.meta if isinstance(figure.layout.meta, dict) else {}
+        figure.update_layout(title_text=None, margin_t=max(16, (figure.layout.margin.t or 50) - 36), meta=None)
         div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{self.count}",
                              config=CHART_CONFIG)
-        return Markup(f'<div class="chart">{div}</div>')
+        toggle = ""
+        if "names_toggle" in meta:
+            checked = " checked" if meta["names_toggle"] else ""
+            toggle = (f'<label class="switch"><input type="checkbox" data-names="chart-{self.count}"{checked}> '
+                      "layer names</label>")
+        head = f'<div class="chart-head"><span class="chart-title">{title}</span>{toggle}</div>' if title or toggle else ""
+        return Markup(f'<div class="chart">{head}{div}</div>')
+
+
+def result_page(result: Any, title: str, **options: Any) -> str:
+    """One result (a diff, a profile, a budget check ...) as a small self-contained HTML page: its
+    notebook display (the tables with their scoped style), nothing fetched.
+
+    >>> import archlens
+    >>> result_page(archlens.check("alexnet", max_params="61M"), "budget").startswith("<!DOCTYPE html>")
+    True
+    """
+    import html
+
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="generator" content="archlens">\n'
+            f"<title>{html.escape(title)} · archlens</title>\n</head>\n<body style=\"margin: 16px 24px\">\n"
+            f"{result.render('notebook', **options)}\n</body>\n</html>\n")
 
 
 def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
@@ -88,7 +115,8 @@ def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
 
     dot_text = to_dot([graph_of(section.profile, section.spec, depth=depth)])
     try:
-        return {"svg": Markup(svg_for_html(render(dot_text, "svg"))), "note": ""}
+        prefix = f"{anchor(section.profile.name)}-{'top' if depth == 1 else 'full'}-"
+        return {"svg": Markup(svg_for_html(render(dot_text, "svg"), prefix)), "note": ""}
     except GraphvizMissing as missing:
         return {"svg": Markup(""), "note": f"Graph not drawn: {missing}."}
 
@@ -96,6 +124,11 @@ def graph_svg(section: NetworkSection, depth: int | None) -> dict[str, str]:
 def anchor(name: str) -> str:
     """A fragment id for a network's section: ``net-googlenet-naive``."""
     return "net-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+
+
+def diff_anchor(diff: Any) -> str:
+    """The fragment id of the diff of the first network with ``diff.b``: ``diff-googlenet-naive``."""
+    return "diff-" + anchor(diff.b.name).removeprefix("net-")
 
 
 def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: bool) -> dict[str, Any]:
@@ -112,6 +145,7 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
         "totals": totals,
         "depth": profile.depth,
         "layers": profile.to_dict()["layers"],
+        "kinds": sorted({layer.kind for layer in profile.layers}),
         "mac_bars": charts(C.layer_bars(profile, "macs")),
         "param_bars": charts(C.layer_bars(profile, "params")),
         "treemap": charts(C.compute_treemap(profile, "macs")),
@@ -125,6 +159,26 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
     if section.table1 is not None:
         view["table1"] = section.table1
     return view
+
+
+def page_parts(report: Report, sections: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The page's sections in page order, ``{"kind", "id", "title"}`` each: the navigation is drawn
+    from the same list, so its order is the page's. Several networks: the comparison, the diffs, the
+    analyses, the budgets, then each network; one network: the network first, then its budgets and analyses."""
+    analyses = []
+    if report.claims is not None:
+        analyses.append({"kind": "claims", "id": "claims", "title": "Paper claims"})
+    if report.inception is not None:
+        analyses.append({"kind": "inception", "id": "inception", "title": "Inception study"})
+    budgets = [{"kind": "budgets", "id": "budgets", "title": "Budgets"}] if report.budgets else []
+    networks = [{"kind": "network", "id": section["anchor"], "title": section["name"], "index": index}
+                for index, section in enumerate(sections)]
+    if report.single:
+        return networks + budgets + analyses
+    comparison = [{"kind": "comparison", "id": "comparison", "title": "Comparison"}]
+    diffs = [{"kind": "diff", "id": diff_anchor(item), "title": f"Diff: {item.b.name}", "index": index}
+             for index, item in enumerate(report.diffs)]
+    return comparison + diffs + analyses + budgets + networks
 
 
 def render_html(report: Report, *, progress: Callable[[str], None] | None = None) -> str:
@@ -151,6 +205,8 @@ def render_html(report: Report, *, progress: Callable[[str], None] | None = None
             "scatter": charts(C.params_macs_scatter(comparison)),
             "accuracy": charts(C.accuracy_macs_scatter(comparison)),
         }
+    context["diffs"] = [{"diff": item, "id": diff_anchor(item), "bars": charts(C.diff_bars(item))}
+                        for item in report.diffs]
     if report.inception is not None:
         study = report.inception
         context["inception"] = {
@@ -165,6 +221,7 @@ def render_html(report: Report, *, progress: Callable[[str], None] | None = None
         sections.append(section_view(section, charts, full_graph_open=report.single))
     context["sections"] = sections
     context["anchors"] = {section.profile.name: anchor(section.profile.name) for section in report.networks}
+    context["parts"] = page_parts(report, sections)
     context["plotly_js"] = _plotly_js()
     return environment().get_template("report.html.j2").render(context)
 

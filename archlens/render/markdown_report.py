@@ -98,6 +98,17 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
                                             value_text=lambda v: f"{v / 1000:.1f}%")
             parts.append("\n" + image("accuracy.svg", accuracy, "Published top-1 accuracy"))
 
+    for item in report.diffs:
+        parts.append(f"\n## {md(item.a.name)} → {md(item.b.name)}, layer by layer\n")
+        parts.append(_demote(item.render("markdown")))
+        rows = [row for row in item.rows if row.figure("macs").a or row.figure("macs").b]
+        chart = svg_charts.bar_chart(
+            f"MACs of each block: {item.a.name} (A) and {item.b.name} (B)", [row.name for row in rows],
+            [(f"A: {item.a.name}", PALETTE[0], [row.figure("macs").a for row in rows]),
+             (f"B: {item.b.name}", PALETTE[3], [row.figure("macs").b for row in rows])])
+        parts.append("\n" + image(f"diff-{_slug(item.b.name)}.svg", chart,
+                                   f"MACs of each block of {item.a.name} and {item.b.name}"))
+
     if report.claims is not None:
         parts.append("\n## Paper claims\n")
         parts.append(_demote(report.claims.render("markdown")))
@@ -147,8 +158,6 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
                          "(each block a cluster around its layers; an Inception module's four branches meet at its concat).\n")
         if section.table1 is not None:
             parts.append("\n" + _demote(section.table1.render("markdown")))
-        if report.single and section.budget is not None:
-            parts.append("\n" + _demote(section.budget.render("markdown")))
         parts.append("\n" + _demote(profile.render("markdown", depth=1)))
 
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(part.strip("\n") + "\n" for part in parts))

@@ -83,7 +83,20 @@ def test_budget_from_the_spec_and_override(tmp_path):
     assert not report.ok and [item.source for item in report.checks] == ["spec"] * 6
     overridden = check(path, max_macs="1.6G")  # an argument replaces the spec's limit on the same quantity
     assert overridden.ok
-    assert [(item.source, item.quantity) for item in overridden.checks][-1] == ("argument", "macs")
+    assert [(item.source, item.quantity) for item in overridden.checks][0] == ("argument", "macs")  # in its place
+
+
+def test_a_limit_overridden_on_the_command_line_keeps_its_place(tmp_path, capsys):
+    """It used to move to the bottom of the table."""
+    from archlens.cli import main
+
+    path = _spec_with_budget(tmp_path, {"max_params": "7M", "max_macs": "1.5G", "max_activations": "64MiB"})
+    assert main(["check", str(path), "--max-macs", "1.6G", "--max-depth", "22"]) == 0
+    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines() if line.startswith(" network")]
+    assert rows == [["network", "params"], ["network", "MACs"], ["network", "activations"], ["network", "depth"]]
+    report = check(path, max_macs="1.6G")
+    assert [(item.quantity, item.limit, item.source) for item in report.checks] == [
+        ("params", 7_000_000, "spec"), ("macs", 1_600_000_000, "argument"), ("activations", 64 * 2**20, "spec")]
 
 
 def test_parse_block_option():
@@ -93,3 +106,20 @@ def test_parse_block_option():
         parse_block_option("inception_*")
     with pytest.raises(ArchlensError, match="cannot read"):
         parse_block_option("inception_*:depth=3")
+
+
+def test_a_byte_unit_on_a_count_is_refused_in_one_line(capsys):
+    """--max-macs 64MiB was accepted as 67,108,864 MACs; only --max-activations takes bytes."""
+    from archlens.cli import main
+
+    assert main(["check", "googlenet", "--max-macs", "64MiB"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("archlens: error: max_macs '64MiB' is in bytes, but MACs are a count; "
+                   "write 64M (64,000,000) or 67108864\n")
+    assert main(["check", "googlenet", "--block", "inception_*:params=1MB"]) == 2
+    assert "parameters are a count" in capsys.readouterr().err
+    assert check("googlenet", max_activations="64MiB").checks[0].limit == 64 * 2**20  # bytes: fine
+    spec = {"name": "tiny", "budget": {"max_flops": "1GiB"},
+            "layers": [{"conv": {"out": 4, "kernel": 3}}, {"flatten": {}}, {"linear": {"out": 2}}]}
+    with pytest.raises(ArchlensError, match="budget.max_flops '1GiB' is a binary|budget.max_flops '1GiB' is in bytes"):
+        check(spec)

@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["archlens.analysis.budget", "archlens.analysis.claims", "archlens.analysis.compare",
+           "archlens.analysis.diff",
            "archlens.analysis.fit", "archlens.analysis.inception", "archlens.analysis.table1", "archlens.profiler",
            "archlens.report"]
 

@@ -79,3 +79,12 @@ def test_paper_needs_googlenet_names(capsys):
         reproduce_table1("vgg16")
     assert main(["profile", "vgg16", "--paper"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_paper_on_another_network_says_table1_is_googlenets(capsys):
+    """`profile alexnet --paper` said only "has no layers named conv2_reduce ..."."""
+    assert main(["profile", "alexnet", "--paper"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("archlens: error: Table 1 is GoogLeNet's: the paper prints it for GoogLeNet only, and "
+                          "alexnet has no layers named conv2_reduce")
+    assert err.rstrip().endswith("archlens profile googlenet --paper") and err.count("\n") == 1

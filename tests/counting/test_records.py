@@ -36,7 +36,8 @@ def test_macs_share_sums_to_one():
 
 def test_repr_html_escapes():
     html = archlens.profile("googlenet")._repr_html_()
-    assert html.startswith("<div>") and "inception_3a" in html and "<script" not in html
+    assert html.startswith("<style>") and '<div class="archlens-result">' in html and "inception_3a" in html
+    assert "<script" not in html
 
 
 def test_csv_and_markdown_carry_totals():

@@ -10,14 +10,15 @@ from archlens.errors import ArchlensError
 from archlens.tables import Column, Result, Table, Text, Value, View, formats, register, render
 
 
-@pytest.mark.parametrize("name", ["archlens.tables", "archlens.render.cells", "archlens.render.formats"])
+@pytest.mark.parametrize("name", ["archlens.tables", "archlens.render.cells", "archlens.render.formats",
+                                  "archlens.render.graph", "archlens.render.html"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 
 def test_every_format_is_registered_once():
-    assert set(formats()) == {"text", "table", "markdown", "csv", "json", "html"}
+    assert set(formats()) == {"text", "table", "markdown", "csv", "json", "html", "notebook"}
     with pytest.raises(ValueError, match="registered twice"):
         register("csv")(lambda result: "")
     with pytest.raises(ArchlensError, match="unknown format 'xml'; use one of: text, table"):

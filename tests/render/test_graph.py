@@ -203,6 +203,21 @@ def test_pdf_carries_a_fixed_date(tmp_path):
     assert pdf.startswith(b"%PDF") and b"/CreationDate (D:19700101000000Z)" in pdf  # not the clock
 
 
+def test_pdf_is_reproducible_outside_utc(monkeypatch):
+    """In another time zone cairo writes a local date with an offset (D:20261130050540+09'00), which
+    the epoch fix-up once missed: two runs a second apart differed."""
+    import time
+
+    require_tool("dot")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    dot = G.to_dot([G.build_graph(archlens.profile("alexnet"), depth=1)])
+    first = G.render(dot, "pdf")
+    time.sleep(1.1)
+    assert G.render(dot, "pdf") == first
+    assert re.search(rb"/CreationDate \(D:19700101000000(Z|\+00'00)\)", first)
+    assert G._fixed_pdf_date(b"/CreationDate (D:20261130050540+09'00)") == b"/CreationDate (D:19700101000000+00'00)"
+
+
 def test_block_at_depth_two_and_aux_cluster_in_dot():
     graph, = graph_targets(["googlenet"], block="inception_4e", depth=2)
     assert [n.name for n in graph.nodes] == ["input", *(f"inception_4e.branch_{b}" for b in ("1x1", "3x3", "5x5", "pool")),
@@ -218,3 +233,13 @@ def test_unknown_color_and_depth_zero_are_errors():
         G.build_graph(profile, color="flops")
     with pytest.raises(archlens.ArchlensError, match="depth must be at least 1"):
         G.build_graph(profile, depth=0)
+
+
+def test_block_header_shows_the_blocks_totals():
+    """`graph --block inception_3a` headed the drawing with the whole network's 7.00 M params and 1.58 G MACs."""
+    graph = G.build_graph(archlens.profile("googlenet"), block="inception_3a")
+    # inception_3a (Table 1): 163,696 params, 128,049,152 MACs of 1,582,671,872 (8.1 %), on 192x28x28
+    assert graph.subtitle == ("input 1x192x28x28 · every layer · params 163.70 K · MACs 128.05 M "
+                              "(8.1% of googlenet's MACs)")
+    assert G.build_graph(archlens.profile("googlenet")).subtitle.endswith("params 7.00 M · MACs 1.58 G")
+    assert "params 163.70 K · MACs 128.05 M" in G.to_dot([graph])
