@@ -301,3 +301,15 @@ def test_embedding_bag_sums_the_rows_it_looks_up():
 
     assert columns(profile_module(Weighted, inputs=torch.zeros(3, 5, dtype=torch.long))) == {
         "pool_ops": 60, "elementwise_ops": 60}
+
+
+def test_every_op_in_the_tables_exists_in_this_torch():
+    """The tables are keyed by name (``aten::add``): a misspelt name would never match. In-place forms
+    are added for every elementwise op and activation; those torch lacks (``where_``) are harmless."""
+    from archlens.counting.torch import ops
+
+    keys = {*ops.ATEN_HANDLERS, *ops.VIEW_OPS, *ops.WEIGHTED_OPS, *ops.POOL_OPS, *ops.CONCAT_OPS}
+    missing = sorted(key for key in keys if not hasattr(torch.ops.aten, key.split("::")[1]))
+    assert all(key.endswith("_") and not key.endswith("__") for key in missing), missing
+    assert not [key for key in missing if hasattr(torch.ops.aten, key.split("::")[1][:-1]) is False]
+    assert len(ops.ATEN_HANDLERS) > 350

@@ -6,7 +6,8 @@ It sees what really runs, functional ops included (``torch.matmul``, ``x + y``, 
 * a ``TorchDispatchMode`` sees every aten op after autograd and composite decomposition
   (``aten.convolution``, ``aten.addmm``, ``aten.native_batch_norm`` ...);
 * a ``TorchFunctionMode`` catches the few functions whose decomposition would hide what they are
-  (``F.linear``, ``F.scaled_dot_product_attention``, ``F.local_response_norm``, ``F.dropout``): each
+  (``F.linear``, ``F.scaled_dot_product_attention``, ``F.local_response_norm``, ``F.instance_norm``,
+  ``F.rms_norm``, ``F.bilinear``, ``F.dropout``; see :mod:`archlens.counting.torch.ops`): each
   is counted once with its formula and the ops inside it are not counted again. So
   ``nn.LocalResponseNorm`` (a dozen small ops in Python) and scaled dot-product attention (a math
   decomposition on the meta device, a fused kernel on CPU) count exactly as the analytic engine does.
@@ -35,6 +36,10 @@ output wins.
 A module with real weights is profiled through ``torch.func.functional_call`` with meta stand-ins
 for its parameters and buffers: nothing weight-sized is allocated, and its parameters, buffers,
 train/eval modes, device and hooks are exactly as found afterwards.
+
+Inputs are any a ``forward`` takes (:class:`TensorSpec`, :class:`Inputs`, example tensors). Ops
+whose result depends on values (``nonzero``, ``nms``, ``.item()``) cannot run on the meta device:
+the error names the op, and ``device="cpu"`` runs on real random tensors instead.
 """
 
 from __future__ import annotations
