@@ -313,3 +313,115 @@ def test_every_op_in_the_tables_exists_in_this_torch():
     assert all(key.endswith("_") and not key.endswith("__") for key in missing), missing
     assert not [key for key in missing if hasattr(torch.ops.aten, key.split("::")[1][:-1]) is False]
     assert len(ops.ATEN_HANDLERS) > 350
+
+
+# --- the containers and leaves archlens's builder makes for the modern vocabulary (as the lead
+# describes them: archlens_kind on leaves, archlens_op_kind on containers' own-op records) ----------
+
+
+class Residual(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.archlens_kind, self.archlens_op_kind = "residual", "add"
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class Gate(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.archlens_kind, self.archlens_op_kind = "gate", "mul"
+        self.body = body
+
+    def forward(self, x):
+        return x * self.body(x)
+
+
+class SplitConcat(nn.Module):
+    """ShuffleNet-V2's unit: half the channels pass, the other half through a branch."""
+
+    def __init__(self, branch):
+        super().__init__()
+        self.archlens_kind, self.archlens_op_kind = "split", "concat"
+        self.branch = branch
+
+    def forward(self, x):
+        kept, processed = x.chunk(2, dim=1)
+        return torch.cat([kept, self.branch(processed)], dim=1)
+
+
+class Shuffle(nn.Module):
+    def __init__(self, groups):
+        super().__init__()
+        self.archlens_kind = "channel_shuffle"
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class LayerScale(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.archlens_kind = "layer_scale"
+        self.gamma = nn.Parameter(torch.ones(channels, 1, 1))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
+class ChannelsLastLayerNorm(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.archlens_kind = "layer_norm"
+        self.weight, self.bias = nn.Parameter(torch.ones(channels)), nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        return F.layer_norm(x, x.shape[-1:], self.weight, self.bias).permute(0, 3, 1, 2)
+
+
+class StochasticDepth(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.archlens_kind = "stochastic_depth"
+
+    def forward(self, x):
+        return stochastic_depth(x, training=self.training)
+
+
+def test_the_builders_vocabulary():
+    model = nn.Sequential()
+    model.add_module("res", Residual(nn.Sequential(nn.Conv2d(8, 8, 1), LayerScale(8), StochasticDepth())))
+    model.add_module("gate", Gate(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Hardsigmoid())))
+    model.add_module("split", SplitConcat(nn.Conv2d(4, 4, 1)))
+    model.add_module("shuffle", Shuffle(2))
+    model.add_module("norm", ChannelsLastLayerNorm(8))
+    p = profile_module(model, (1, 8, 5, 5))  # eval: stochastic depth is the identity
+    rows = {layer.name: (layer.kind, columns_of(layer)) for layer in p.layers}
+    elements = 8 * 5 * 5
+    assert rows == {
+        "res.body.0": ("conv", {"macs": elements * 8, "bias_ops": elements}),
+        "res.body.1": ("layer_scale", {"elementwise_ops": elements}),
+        "res.body.2": ("stochastic_depth", {}),
+        "res": ("add", {"elementwise_ops": elements}),
+        "gate.body.0": ("adaptive_avgpool", {"pool_ops": elements}),
+        "gate.body.1": ("hardsigmoid", {"activation_ops": 8 * 4}),
+        "gate": ("mul", {"elementwise_ops": elements}),
+        "split.branch": ("conv", {"macs": 4 * 25 * 4, "bias_ops": 4 * 25}),
+        "split": ("concat", {}),
+        "shuffle": ("channel_shuffle", {}),
+        "norm": ("layer_norm", {"norm_ops": elements * 7}),
+    }
+    assert {group.name: (group.kind, group.output_shape) for group in p.groups} == {
+        "res": ("residual", (1, 8, 5, 5)), "res.body": ("sequential", (1, 8, 5, 5)),
+        "gate": ("gate", (1, 8, 5, 5)), "gate.body": ("sequential", (1, 8, 1, 1)),
+        "split": ("split", (1, 8, 5, 5))}
+    assert p.totals.params == 8 * 8 + 8 + 8 + 4 * 4 + 4 + 16 and p.unsupported == ()
+
+
+def columns_of(layer):
+    return {column: getattr(layer.ops, column) for column in fm.OP_COLUMNS if getattr(layer.ops, column)}

@@ -284,8 +284,12 @@ def _module_on(module_or_factory: Any, name: str | None, device: str) -> nn.Modu
     the meta device, that its weights fit in memory)."""
     if device == "meta" or isinstance(module_or_factory, nn.Module):
         return materialize(module_or_factory, name, device="meta" if device == "meta" else None)
-    needed = _weight_bytes(materialize(module_or_factory, name))
-    _check_memory(needed)
+    try:
+        on_meta = materialize(module_or_factory, name)
+    except TargetError:  # a constructor that needs values (torchvision's regnet): the CPU build decides
+        logger.info("device cpu: %s cannot be built on the meta device to size it first", name or "the factory")
+    else:
+        _check_memory(_weight_bytes(on_meta))
     return materialize(module_or_factory, name, device="cpu")
 
 
@@ -295,13 +299,25 @@ def _weight_bytes(module: nn.Module) -> int:
 
 def _check_memory(needed: int) -> None:
     logger.info("device cpu: %s of weights", format_bytes(needed))
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not on this platform: let the allocation decide
-        return
-    if needed > available:
+    available = _available_memory()
+    if available is not None and needed > available:
         raise TargetError(f"device cpu needs {format_bytes(needed)} for the weights; {format_bytes(available)} "
                           "of memory is free", hint="profile on the meta device, or on a larger machine")
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available for new allocations (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform: let the allocation decide
+        return None
 
 
 def _stand_ins(tree: Tree, device: str) -> tuple[dict[str, torch.Tensor], list]:
