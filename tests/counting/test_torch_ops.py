@@ -425,3 +425,30 @@ def test_the_builders_vocabulary():
 
 def columns_of(layer):
     return {column: getattr(layer.ops, column) for column in fm.OP_COLUMNS if getattr(layer.ops, column)}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_meta_shortcuts_make_what_the_meta_kernels_make(dtype, channels_last):
+    """BatchNorm and LayerNorm results are made directly on meta (their meta kernels are slow Python
+    decompositions): the same shapes, dtypes and strides as the kernels', or the kernel runs."""
+    from archlens.counting.torch.ops import ATEN_OUTPUTS
+
+    aten = torch.ops.aten
+    x = torch.empty(2, 4, 5, 6, device="meta", dtype=dtype)
+    if channels_last:
+        x = x.to(memory_format=torch.channels_last)
+    c, w = torch.empty(4, device="meta", dtype=dtype), torch.empty(6, device="meta", dtype=dtype)
+    calls = [
+        ("aten::native_batch_norm", aten.native_batch_norm, (x, c, c, c, c, False, 0.1, 1e-5)),
+        ("aten::native_batch_norm", aten.native_batch_norm, (x, None, None, None, None, True, 0.1, 1e-5)),
+        ("aten::native_layer_norm", aten.native_layer_norm, (x, [6], w, w, 1e-5)),
+        ("aten::native_layer_norm", aten.native_layer_norm, (x, [5, 6], None, None, 1e-5)),
+        ("aten::native_layer_norm", aten.native_layer_norm, (x.permute(0, 2, 3, 1), [4], c, None, 1e-5)),
+    ]
+    for key, op, args in calls:
+        made, real = ATEN_OUTPUTS[key](args, {}), op(*args)
+        assert [(t.shape, t.dtype, t.stride()) for t in made] == [(t.shape, t.dtype, t.stride()) for t in real], key
+    # shapes that do not fit: the shortcut declines, the kernel raises its own error
+    assert ATEN_OUTPUTS["aten::native_layer_norm"]((x, [5], None, None, 1e-5), {}) is None
+    assert ATEN_OUTPUTS["aten::native_batch_norm"]((x, w, None, None, None, True, 0.1, 1e-5), {}) is None

@@ -540,6 +540,42 @@ FUNCTION_OUTPUTS = {
     F.local_response_norm: _same_shape_output,
     **{function: _dropout_output for function in (F.dropout, F.alpha_dropout, F.feature_alpha_dropout)},
 }
+"""Results made directly on the meta device for these functions (None: run the function)."""
+
+
+# --- aten results made directly on the meta device: their meta kernels are Python decompositions that
+# cost more than the rest of a forward (LayerNorm: 45% of swin_t's time; BatchNorm: most of a ResNet's)
+
+
+def _statistics_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _batch_norm_output(args: tuple, kwargs: dict) -> Any:
+    # native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps) ->
+    # (output like the input, memory format kept; saved mean and inverse deviation per channel)
+    x = args[0]
+    if x.dim() < 2 or not all(t is None or tuple(t.shape) == (x.shape[1],) for t in args[1:5]):
+        return None
+    statistics = torch.empty((x.shape[1],), dtype=_statistics_dtype(x.dtype), device="meta")
+    return torch.empty_like(x), statistics, torch.empty_like(statistics)
+
+
+def _layer_norm_output(args: tuple, kwargs: dict) -> Any:
+    # native_layer_norm(input, normalized_shape, weight, bias, eps) -> (output, mean, rstd)
+    x, normalized = args[0], tuple(args[1])
+    axis = x.dim() - len(normalized)
+    if axis < 0 or tuple(x.shape[axis:]) != normalized or not all(
+            t is None or tuple(t.shape) == normalized for t in (arg(args, kwargs, 2, "weight"),
+                                                                arg(args, kwargs, 3, "bias"))):
+        return None
+    statistics_shape = (*x.shape[:axis], *([1] * len(normalized)))
+    statistics = torch.empty(statistics_shape, dtype=_statistics_dtype(x.dtype), device="meta")
+    return torch.empty(x.shape, dtype=x.dtype, device="meta"), statistics, torch.empty_like(statistics)
+
+
+ATEN_OUTPUTS = {"aten::native_batch_norm": _batch_norm_output, "aten::native_layer_norm": _layer_norm_output}
+"""Results made directly when every tensor argument is on the meta device (None: run the op)."""
 
 
 # --- teaching the engine an op ------------------------------------------------------------------------

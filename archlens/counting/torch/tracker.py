@@ -15,7 +15,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from archlens.counting import formulas as fm
 from archlens.counting.records import DepthFigures, Group, LayerStats, UnsupportedOp
 from archlens.counting.torch.kinds import class_kind, group_kind, leaf_kind
-from archlens.counting.torch.ops import (ATEN_HANDLERS, CONCAT_OPS, DISPATCH_CACHE, FUNCTION_HANDLERS,
+from archlens.counting.torch.ops import (ATEN_HANDLERS, ATEN_OUTPUTS, CONCAT_OPS, DISPATCH_CACHE, FUNCTION_HANDLERS,
                                          FUNCTION_OUTPUTS, POOL_OPS, VIEW_OPS, WEIGHTED_FUNCTIONS, WEIGHTED_OPS,
                                          OpHandler, arg, first_tensor, flat_tensors, op_key, op_label, shape_of,
                                          tensors_in)
@@ -340,20 +340,24 @@ class _DispatchMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        try:
-            out = func(*args, **kwargs)
-        except Exception as error:
-            if _meta_limitation(error, args, kwargs):
-                raise CannotRunOnMeta(str(func._overloadpacket), error) from error
-            raise
+        info = DISPATCH_CACHE.get(func)
+        if info is None:
+            key = op_key(func._overloadpacket)
+            info = DISPATCH_CACHE[func] = (key, ATEN_HANDLERS.get(key), WEIGHTED_OPS.get(key), key in POOL_OPS,
+                                           _written_arguments(func), ATEN_OUTPUTS.get(key))
+        key, handler, weight_index, pooling, written, shortcut = info
+        out = None
+        if shortcut is not None and all(tensor.is_meta for tensor in flat_tensors(args)):
+            out = shortcut(args, kwargs)
+        if out is None:
+            try:
+                out = func(*args, **kwargs)
+            except Exception as error:
+                if _meta_limitation(error, args, kwargs):
+                    raise CannotRunOnMeta(str(func._overloadpacket), error) from error
+                raise
         tracker = self.tracker
         if not tracker.suppress:
-            info = DISPATCH_CACHE.get(func)
-            if info is None:
-                key = op_key(func._overloadpacket)
-                info = DISPATCH_CACHE[func] = (key, ATEN_HANDLERS.get(key), WEIGHTED_OPS.get(key), key in POOL_OPS,
-                                               _written_arguments(func))
-            key, handler, weight_index, pooling, written = info
             writes_state = bool(written) and any(
                 id(arg(args, kwargs, index, name)) in tracker.state for index, name in written)
             tracker.op(key, handler, weight_index, pooling, args, kwargs, out, writes_state)
@@ -381,9 +385,15 @@ def _meta_limitation(error: BaseException, args: tuple, kwargs: dict) -> bool:
 
 
 def _written_arguments(func: Any) -> tuple[tuple[int, str], ...]:
-    """The (position, name) of the arguments an aten op writes into (``self`` of ``add_``, ``out=``)."""
-    return tuple((index, argument.name) for index, argument in enumerate(func._schema.arguments)
-                 if argument.alias_info is not None and argument.alias_info.is_write)
+    """The (position, name) of the arguments an aten op writes into and returns: ``self`` of ``add_``,
+    ``out=``. Running statistics a batch norm updates on the side are not among them: the op's result
+    is new, and it is work."""
+    schema = func._schema
+    returned = {alias for result in schema.returns if result.alias_info is not None
+                for alias in result.alias_info.before_set}
+    return tuple((index, argument.name) for index, argument in enumerate(schema.arguments)
+                 if argument.alias_info is not None and argument.alias_info.is_write
+                 and returned.intersection(argument.alias_info.before_set))
 
 
 class _FunctionMode(TorchFunctionMode):
