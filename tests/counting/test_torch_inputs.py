@@ -273,3 +273,20 @@ def test_keyword_linear_weight_is_a_layer_for_depth():
             return F.linear(input=F.linear(input=x, weight=self.w), weight=self.w)
 
     assert profile_module(KeywordLinear(), (1, 4)).depth.weighted == 2
+
+
+def test_device_cpu_refuses_weights_larger_than_free_memory(monkeypatch):
+    from archlens.counting.torch import engine
+
+    monkeypatch.setattr(engine, "_available_memory", lambda: 1000)
+    with pytest.raises(TargetError, match=r"device cpu needs 3\.91 KiB for the weights; 1000 B of memory is free"):
+        profile_module(lambda: nn.Linear(999, 1), (1, 999), device="cpu")  # 1000 float32 parameters
+
+
+def test_device_cpu_builds_a_factory_that_cannot_be_built_on_meta():
+    def factory():
+        layer = nn.Linear(4, 2)
+        layer.weight.data.mul_(float(layer.weight.detach().abs().max()))  # a value: fails on the meta device
+        return layer
+
+    assert profile_module(factory, (1, 4), device="cpu").totals.macs == 8

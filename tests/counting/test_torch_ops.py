@@ -301,3 +301,154 @@ def test_embedding_bag_sums_the_rows_it_looks_up():
 
     assert columns(profile_module(Weighted, inputs=torch.zeros(3, 5, dtype=torch.long))) == {
         "pool_ops": 60, "elementwise_ops": 60}
+
+
+def test_every_op_in_the_tables_exists_in_this_torch():
+    """The tables are keyed by name (``aten::add``): a misspelt name would never match. In-place forms
+    are added for every elementwise op and activation; those torch lacks (``where_``) are harmless."""
+    from archlens.counting.torch import ops
+
+    keys = {*ops.ATEN_HANDLERS, *ops.VIEW_OPS, *ops.WEIGHTED_OPS, *ops.POOL_OPS, *ops.CONCAT_OPS}
+    missing = sorted(key for key in keys if not hasattr(torch.ops.aten, key.split("::")[1]))
+    assert all(key.endswith("_") and not key.endswith("__") for key in missing), missing
+    assert not [key for key in missing if hasattr(torch.ops.aten, key.split("::")[1][:-1]) is False]
+    assert len(ops.ATEN_HANDLERS) > 350
+
+
+# --- the containers and leaves archlens's builder makes for the modern vocabulary (as the lead
+# describes them: archlens_kind on leaves, archlens_op_kind on containers' own-op records) ----------
+
+
+class Residual(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.archlens_kind, self.archlens_op_kind = "residual", "add"
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class Gate(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.archlens_kind, self.archlens_op_kind = "gate", "mul"
+        self.body = body
+
+    def forward(self, x):
+        return x * self.body(x)
+
+
+class SplitConcat(nn.Module):
+    """ShuffleNet-V2's unit: half the channels pass, the other half through a branch."""
+
+    def __init__(self, branch):
+        super().__init__()
+        self.archlens_kind, self.archlens_op_kind = "split", "concat"
+        self.branch = branch
+
+    def forward(self, x):
+        kept, processed = x.chunk(2, dim=1)
+        return torch.cat([kept, self.branch(processed)], dim=1)
+
+
+class Shuffle(nn.Module):
+    def __init__(self, groups):
+        super().__init__()
+        self.archlens_kind = "channel_shuffle"
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class LayerScale(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.archlens_kind = "layer_scale"
+        self.gamma = nn.Parameter(torch.ones(channels, 1, 1))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
+class ChannelsLastLayerNorm(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.archlens_kind = "layer_norm"
+        self.weight, self.bias = nn.Parameter(torch.ones(channels)), nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        return F.layer_norm(x, x.shape[-1:], self.weight, self.bias).permute(0, 3, 1, 2)
+
+
+class StochasticDepth(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.archlens_kind = "stochastic_depth"
+
+    def forward(self, x):
+        return stochastic_depth(x, training=self.training)
+
+
+def test_the_builders_vocabulary():
+    model = nn.Sequential()
+    model.add_module("res", Residual(nn.Sequential(nn.Conv2d(8, 8, 1), LayerScale(8), StochasticDepth())))
+    model.add_module("gate", Gate(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Hardsigmoid())))
+    model.add_module("split", SplitConcat(nn.Conv2d(4, 4, 1)))
+    model.add_module("shuffle", Shuffle(2))
+    model.add_module("norm", ChannelsLastLayerNorm(8))
+    p = profile_module(model, (1, 8, 5, 5))  # eval: stochastic depth is the identity
+    rows = {layer.name: (layer.kind, columns_of(layer)) for layer in p.layers}
+    elements = 8 * 5 * 5
+    assert rows == {
+        "res.body.0": ("conv", {"macs": elements * 8, "bias_ops": elements}),
+        "res.body.1": ("layer_scale", {"elementwise_ops": elements}),
+        "res.body.2": ("stochastic_depth", {}),
+        "res": ("add", {"elementwise_ops": elements}),
+        "gate.body.0": ("adaptive_avgpool", {"pool_ops": elements}),
+        "gate.body.1": ("hardsigmoid", {"activation_ops": 8 * 4}),
+        "gate": ("mul", {"elementwise_ops": elements}),
+        "split.branch": ("conv", {"macs": 4 * 25 * 4, "bias_ops": 4 * 25}),
+        "split": ("concat", {}),
+        "shuffle": ("channel_shuffle", {}),
+        "norm": ("layer_norm", {"norm_ops": elements * 7}),
+    }
+    assert {group.name: (group.kind, group.output_shape) for group in p.groups} == {
+        "res": ("residual", (1, 8, 5, 5)), "res.body": ("sequential", (1, 8, 5, 5)),
+        "gate": ("gate", (1, 8, 5, 5)), "gate.body": ("sequential", (1, 8, 1, 1)),
+        "split": ("split", (1, 8, 5, 5))}
+    assert p.totals.params == 8 * 8 + 8 + 8 + 4 * 4 + 4 + 16 and p.unsupported == ()
+
+
+def columns_of(layer):
+    return {column: getattr(layer.ops, column) for column in fm.OP_COLUMNS if getattr(layer.ops, column)}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_meta_shortcuts_make_what_the_meta_kernels_make(dtype, channels_last):
+    """BatchNorm and LayerNorm results are made directly on meta (their meta kernels are slow Python
+    decompositions): the same shapes, dtypes and strides as the kernels', or the kernel runs."""
+    from archlens.counting.torch.ops import ATEN_OUTPUTS
+
+    aten = torch.ops.aten
+    x = torch.empty(2, 4, 5, 6, device="meta", dtype=dtype)
+    if channels_last:
+        x = x.to(memory_format=torch.channels_last)
+    c, w = torch.empty(4, device="meta", dtype=dtype), torch.empty(6, device="meta", dtype=dtype)
+    calls = [
+        ("aten::native_batch_norm", aten.native_batch_norm, (x, c, c, c, c, False, 0.1, 1e-5)),
+        ("aten::native_batch_norm", aten.native_batch_norm, (x, None, None, None, None, True, 0.1, 1e-5)),
+        ("aten::native_layer_norm", aten.native_layer_norm, (x, [6], w, w, 1e-5)),
+        ("aten::native_layer_norm", aten.native_layer_norm, (x, [5, 6], None, None, 1e-5)),
+        ("aten::native_layer_norm", aten.native_layer_norm, (x.permute(0, 2, 3, 1), [4], c, None, 1e-5)),
+    ]
+    for key, op, args in calls:
+        made, real = ATEN_OUTPUTS[key](args, {}), op(*args)
+        assert [(t.shape, t.dtype, t.stride()) for t in made] == [(t.shape, t.dtype, t.stride()) for t in real], key
+    # shapes that do not fit: the shortcut declines, the kernel raises its own error
+    assert ATEN_OUTPUTS["aten::native_layer_norm"]((x, [5], None, None, 1e-5), {}) is None
+    assert ATEN_OUTPUTS["aten::native_batch_norm"]((x, w, None, None, None, True, 0.1, 1e-5), {}) is None

@@ -200,3 +200,19 @@ def test_blocks_carry_their_own_output_shape():
 def test_group_output_shape_defaults_to_empty():
     group = archlens.counting.records.Group("stage1", "vgg_stage")
     assert group.output_shape == ()
+
+
+def test_a_batch_norm_updating_running_statistics_is_work_not_bookkeeping():
+    # _native_batch_norm_legit writes the running statistics (buffers) on the side: its result is new
+    class LegitBatchNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("running_mean", torch.zeros(4))
+            self.register_buffer("running_var", torch.ones(4))
+
+        def forward(self, x):
+            return torch.ops.aten._native_batch_norm_legit(x, None, None, self.running_mean, self.running_var,
+                                                           True, 0.1, 1e-5)[0]
+
+    p = profile_module(LegitBatchNorm(), (2, 4, 3, 3))
+    assert p.totals.norm_ops == 2 * 72 and p.unsupported == ()

@@ -6,7 +6,8 @@ It sees what really runs, functional ops included (``torch.matmul``, ``x + y``, 
 * a ``TorchDispatchMode`` sees every aten op after autograd and composite decomposition
   (``aten.convolution``, ``aten.addmm``, ``aten.native_batch_norm`` ...);
 * a ``TorchFunctionMode`` catches the few functions whose decomposition would hide what they are
-  (``F.linear``, ``F.scaled_dot_product_attention``, ``F.local_response_norm``, ``F.dropout``): each
+  (``F.linear``, ``F.scaled_dot_product_attention``, ``F.local_response_norm``, ``F.instance_norm``,
+  ``F.rms_norm``, ``F.bilinear``, ``F.dropout``; see :mod:`archlens.counting.torch.ops`): each
   is counted once with its formula and the ops inside it are not counted again. So
   ``nn.LocalResponseNorm`` (a dozen small ops in Python) and scaled dot-product attention (a math
   decomposition on the meta device, a fused kernel on CPU) count exactly as the analytic engine does.
@@ -35,6 +36,10 @@ output wins.
 A module with real weights is profiled through ``torch.func.functional_call`` with meta stand-ins
 for its parameters and buffers: nothing weight-sized is allocated, and its parameters, buffers,
 train/eval modes, device and hooks are exactly as found afterwards.
+
+Inputs are any a ``forward`` takes (:class:`TensorSpec`, :class:`Inputs`, example tensors). Ops
+whose result depends on values (``nonzero``, ``nms``, ``.item()``) cannot run on the meta device:
+the error names the op, and ``device="cpu"`` runs on real random tensors instead.
 """
 
 from __future__ import annotations
@@ -279,8 +284,12 @@ def _module_on(module_or_factory: Any, name: str | None, device: str) -> nn.Modu
     the meta device, that its weights fit in memory)."""
     if device == "meta" or isinstance(module_or_factory, nn.Module):
         return materialize(module_or_factory, name, device="meta" if device == "meta" else None)
-    needed = _weight_bytes(materialize(module_or_factory, name))
-    _check_memory(needed)
+    try:
+        on_meta = materialize(module_or_factory, name)
+    except TargetError:  # a constructor that needs values (torchvision's regnet): the CPU build decides
+        logger.info("device cpu: %s cannot be built on the meta device to size it first", name or "the factory")
+    else:
+        _check_memory(_weight_bytes(on_meta))
     return materialize(module_or_factory, name, device="cpu")
 
 
@@ -290,13 +299,25 @@ def _weight_bytes(module: nn.Module) -> int:
 
 def _check_memory(needed: int) -> None:
     logger.info("device cpu: %s of weights", format_bytes(needed))
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not on this platform: let the allocation decide
-        return
-    if needed > available:
+    available = _available_memory()
+    if available is not None and needed > available:
         raise TargetError(f"device cpu needs {format_bytes(needed)} for the weights; {format_bytes(available)} "
                           "of memory is free", hint="profile on the meta device, or on a larger machine")
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available for new allocations (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform: let the allocation decide
+        return None
 
 
 def _stand_ins(tree: Tree, device: str) -> tuple[dict[str, torch.Tensor], list]:

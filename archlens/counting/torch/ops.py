@@ -2,7 +2,7 @@
 
 Two tables, both keyed by what the engine intercepts:
 
-* :data:`ATEN_HANDLERS`: aten ops by overload packet (``aten.convolution``, ``aten.native_layer_norm``),
+* :data:`ATEN_HANDLERS`: aten ops by qualified name (``aten::convolution``, ``aten::native_layer_norm``),
   seen by a ``TorchDispatchMode`` after autograd and composite decomposition;
 * :data:`FUNCTION_HANDLERS`: the few torch functions counted whole, so that their decomposition does
   not hide what they are (``F.linear``, ``F.scaled_dot_product_attention``, ``F.local_response_norm``,
@@ -283,8 +283,20 @@ def _free(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
     return fm.ZERO
 
 
-def _packets(*names: str) -> list:
-    return [getattr(aten, name) for name in names if hasattr(aten, name)]
+def _keys(*names: str) -> list[str]:
+    """Table keys of aten ops: their qualified names (``aten::add``). Names, not packet objects: making
+    ~400 packets costs more than a first profile (ops this torch lacks are never looked up)."""
+    return [f"aten::{name}" for name in names]
+
+
+def op_key(packet: Any) -> str:
+    """The table key of an operator packet (``torch.ops.aten.add`` -> ``aten::add``)."""
+    return packet._qualified_op_name
+
+
+def op_label(key: Any) -> str:
+    """How an op is named in a profile: ``aten.cummax``, ``mylib.fused_gate``."""
+    return key.replace("::", ".") if isinstance(key, str) else getattr(key, "__qualname__", str(key))
 
 
 def _with_inplace(*names: str) -> tuple[str, ...]:
@@ -352,14 +364,15 @@ FREE_NAMES = (
 """Free: copies, data movement and random fills (the README's convention table lists them)."""
 
 
-ATEN_HANDLERS: dict[Any, OpHandler] = {}
+ATEN_HANDLERS: dict[str, OpHandler] = {}
+"""Formulas of aten (and registered custom) ops, by qualified name (``aten::convolution``)."""
 
 
 def _register_aten(handler: OpHandler, names: "tuple[str, ...] | list[str]") -> None:
-    for packet in _packets(*names):
-        if packet in ATEN_HANDLERS:  # one formula an op: a second registration is a bug
-            raise RuntimeError(f"two handlers for {packet}")
-        ATEN_HANDLERS[packet] = handler
+    for key in _keys(*names):
+        if key in ATEN_HANDLERS:  # one formula an op: a second registration is a bug
+            raise RuntimeError(f"two handlers for {key}")
+        ATEN_HANDLERS[key] = handler
 
 
 for _handler, _names in (
@@ -412,7 +425,7 @@ for _name, _kind in REDUCTION_PACKETS.items():
 for _name, _mode in INTERPOLATION_PACKETS.items():
     _register_aten(_interpolation(_mode), (_name,))
 
-VIEW_OPS = frozenset(_packets(
+VIEW_OPS = frozenset(_keys(
     "view", "_unsafe_view", "_reshape_alias", "reshape", "t", "transpose", "permute", "expand", "unsqueeze",
     "squeeze", "slice", "select", "alias", "detach", "as_strided", "split", "split_with_sizes", "unbind",
     "unsafe_split", "unsafe_split_with_sizes", "narrow", "flatten", "unflatten", "view_as_real", "view_as_complex",
@@ -423,16 +436,22 @@ VIEW_OPS = frozenset(_packets(
 ))
 """Ops that only reinterpret a tensor: free, carry depth through, and never make a container a record."""
 
-WEIGHTED_OPS = {packet: index for names, index in ((("convolution", "_convolution", "conv_tbc", "mm", "bmm", "mv",
-                                                     "addmv"), 1),
-                                                   (("addmm", "baddbmm", "addbmm"), 2))
-                for packet in _packets(*names)}
+WEIGHTED_OPS = {key: index for names, index in ((("convolution", "_convolution", "conv_tbc", "mm", "bmm", "mv",
+                                                  "addmv"), 1),
+                                                (("addmm", "baddbmm", "addbmm"), 2))
+                for key in _keys(*names)}
 """Products that are a layer when their weight operand (argument index) is a parameter."""
 
-POOL_OPS = frozenset(_packets("max_pool1d", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool2d",
-                              "max_pool3d_with_indices", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-                              "_adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_max_pool2d",
-                              "adaptive_max_pool3d", "mean"))
+POOL_OPS = frozenset(_keys("max_pool1d", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool2d",
+                           "max_pool3d_with_indices", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+                           "_adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_max_pool2d",
+                           "adaptive_max_pool3d", "mean"))
+
+CONCAT_OPS = frozenset(_keys("cat", "stack"))
+"""A container running only these is a record of kind ``concat``."""
+
+DISPATCH_CACHE: dict[Any, tuple] = {}
+"""What the tracker needs of each aten overload, looked up once (emptied when a formula is registered)."""
 
 
 # --- functions counted whole, so their decomposition does not hide what they are ---------------------
@@ -521,6 +540,42 @@ FUNCTION_OUTPUTS = {
     F.local_response_norm: _same_shape_output,
     **{function: _dropout_output for function in (F.dropout, F.alpha_dropout, F.feature_alpha_dropout)},
 }
+"""Results made directly on the meta device for these functions (None: run the function)."""
+
+
+# --- aten results made directly on the meta device: their meta kernels are Python decompositions that
+# cost more than the rest of a forward (LayerNorm: 45% of swin_t's time; BatchNorm: most of a ResNet's)
+
+
+def _statistics_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _batch_norm_output(args: tuple, kwargs: dict) -> Any:
+    # native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps) ->
+    # (output like the input, memory format kept; saved mean and inverse deviation per channel)
+    x = args[0]
+    if x.dim() < 2 or not all(t is None or tuple(t.shape) == (x.shape[1],) for t in args[1:5]):
+        return None
+    statistics = torch.empty((x.shape[1],), dtype=_statistics_dtype(x.dtype), device="meta")
+    return torch.empty_like(x), statistics, torch.empty_like(statistics)
+
+
+def _layer_norm_output(args: tuple, kwargs: dict) -> Any:
+    # native_layer_norm(input, normalized_shape, weight, bias, eps) -> (output, mean, rstd)
+    x, normalized = args[0], tuple(args[1])
+    axis = x.dim() - len(normalized)
+    if axis < 0 or tuple(x.shape[axis:]) != normalized or not all(
+            t is None or tuple(t.shape) == normalized for t in (arg(args, kwargs, 2, "weight"),
+                                                                arg(args, kwargs, 3, "bias"))):
+        return None
+    statistics_shape = (*x.shape[:axis], *([1] * len(normalized)))
+    statistics = torch.empty(statistics_shape, dtype=_statistics_dtype(x.dtype), device="meta")
+    return torch.empty(x.shape, dtype=x.dtype, device="meta"), statistics, torch.empty_like(statistics)
+
+
+ATEN_OUTPUTS = {"aten::native_batch_norm": _batch_norm_output, "aten::native_layer_norm": _layer_norm_output}
+"""Results made directly when every tensor argument is on the meta device (None: run the op)."""
 
 
 # --- teaching the engine an op ------------------------------------------------------------------------
@@ -530,9 +585,10 @@ class OpRegistration:
     """A formula registered with :func:`register_op`: active until :meth:`remove`, or to the end of a
     ``with`` block. Removing it restores what was there before (the built-in formula it replaced)."""
 
-    def __init__(self, op: Any, tables: list[tuple[dict, Any]]):
+    def __init__(self, op: Any, key: Any, tables: list[tuple[dict, Any]]):
         self.op = op
-        self._restore = tables  # (table, what op mapped to before: None for nothing)
+        self._key = key
+        self._restore = tables  # (table, what the key mapped to before: None for nothing)
         self._active = True
 
     def remove(self) -> None:
@@ -541,9 +597,10 @@ class OpRegistration:
         self._active = False
         for table, previous in self._restore:
             if previous is None:
-                table.pop(self.op, None)
+                table.pop(self._key, None)
             else:
-                table[self.op] = previous
+                table[self._key] = previous
+        DISPATCH_CACHE.clear()
 
     def __enter__(self) -> "OpRegistration":
         return self
@@ -590,12 +647,12 @@ def register_op(op: Any, formula: Callable[[tuple, dict, Any], Any], *, weight_a
     if not callable(formula):
         raise ArchlensError(f"the formula for {op} is a {type(formula).__name__}, not a function",
                             hint="pass a function (args, kwargs, out) -> OpCount, dict of columns, or int")
-    key, handlers, weighted = _resolve(op)
+    op, key, handlers, weighted = _resolve(op)
     previous = handlers.get(key)
     if previous is not None and not replace:
-        raise ArchlensError(f"{key} already has a formula ({getattr(previous, '__name__', previous)})",
+        raise ArchlensError(f"{op_label(key)} already has a formula ({getattr(previous, '__name__', previous)})",
                             hint="pass replace=True to override it (removing the registration restores it)")
-    name = str(key)
+    name = op_label(key)
 
     def handler(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
         return _as_count(formula(args, kwargs, out), name)
@@ -606,11 +663,13 @@ def register_op(op: Any, formula: Callable[[tuple, dict, Any], Any], *, weight_a
     if weight_arg is not None:
         restore.append((weighted, weighted.get(key)))
         weighted[key] = weight_arg
-    return OpRegistration(key, restore)
+    DISPATCH_CACHE.clear()
+    return OpRegistration(op, key, restore)
 
 
-def _resolve(op: Any) -> tuple[Any, dict, dict]:
-    """The table key for ``op``: an aten/custom op's overload packet, or the torch function itself."""
+def _resolve(op: Any) -> tuple[Any, Any, dict, dict]:
+    """``op`` resolved, its table key (an operator's qualified name, or the torch function itself), and
+    its tables."""
     from archlens.errors import ArchlensError
 
     if isinstance(op, str):
@@ -623,9 +682,9 @@ def _resolve(op: Any) -> tuple[Any, dict, dict]:
     if isinstance(op, torch._ops.OpOverload):
         op = op.overloadpacket
     if isinstance(op, torch._ops.OpOverloadPacket):
-        return op, ATEN_HANDLERS, WEIGHTED_OPS
+        return op, op_key(op), ATEN_HANDLERS, WEIGHTED_OPS
     if callable(op):
-        return op, FUNCTION_HANDLERS, WEIGHTED_FUNCTIONS
+        return op, op, FUNCTION_HANDLERS, WEIGHTED_FUNCTIONS
     raise ArchlensError(f"cannot register a formula for a {type(op).__name__}",
                         hint="pass an operator (torch.ops.mylib.op), its name ('mylib::op'), or a torch function")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -16,9 +15,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from archlens.counting import formulas as fm
 from archlens.counting.records import DepthFigures, Group, LayerStats, UnsupportedOp
 from archlens.counting.torch.kinds import class_kind, group_kind, leaf_kind
-from archlens.counting.torch.ops import (ATEN_HANDLERS, FUNCTION_HANDLERS, FUNCTION_OUTPUTS, POOL_OPS, VIEW_OPS,
-                                         WEIGHTED_FUNCTIONS, WEIGHTED_OPS, OpHandler, aten, arg, first_tensor,
-                                         flat_tensors, shape_of, tensors_in)
+from archlens.counting.torch.ops import (ATEN_HANDLERS, ATEN_OUTPUTS, CONCAT_OPS, DISPATCH_CACHE, FUNCTION_HANDLERS,
+                                         FUNCTION_OUTPUTS, POOL_OPS, VIEW_OPS, WEIGHTED_FUNCTIONS, WEIGHTED_OPS,
+                                         OpHandler, arg, first_tensor, flat_tensors, op_key, op_label, shape_of,
+                                         tensors_in)
 
 ROOT = "(top)"
 """The record and layer name for ops the profiled module's own ``forward`` runs."""
@@ -78,52 +78,44 @@ class Tree:
         return key if key in self.parameters else None
 
 
-@dataclass
 class Record:
-    name: str
-    kind: str
-    order: int
-    input_shape: tuple[int, ...]
-    weights: int = 0
-    biases: int = 0
-    ops: fm.OpCount = fm.ZERO
-    output_shape: tuple[int, ...] | None = None
-    activation_elements: int = 0
+    """What one module (or a container's own ops) costs, filled in while the forward runs.
+
+    Plain classes here, not dataclasses: a dataclass compiles its methods when the module is
+    imported, and this import is on the path of a first profile."""
+
+    __slots__ = ("name", "kind", "order", "input_shape", "weights", "biases", "ops", "output_shape",
+                 "activation_elements")
+
+    def __init__(self, name: str, kind: str, order: int, input_shape: tuple[int, ...]):
+        self.name, self.kind, self.order, self.input_shape = name, kind, order, input_shape
+        self.weights = self.biases = self.activation_elements = 0
+        self.ops = fm.ZERO
+        self.output_shape: tuple[int, ...] | None = None
 
 
-@dataclass
 class Tracker:
     """Counts ops into records of the innermost running module and follows tensor depths."""
 
-    root: nn.Module
-    tree: Tree
-    dtype_bytes: int
-    constants: set[int] = field(init=False)  # parameters, buffers and what is computed from them alone
-    state: frozenset[int] = field(init=False)  # the parameters and buffers themselves (and stand-ins)
-    parameter_ids: dict[int, str] = field(init=False)  # id -> key of parameters (and stand-ins)
-    names: dict[int, str] = field(init=False)
-    modules: dict[int, nn.Module] = field(init=False)
-    leaves: set[int] = field(init=False)
-    stack: list[int] = field(default_factory=list)
-    records: dict[int, Record] = field(default_factory=dict)
-    inputs: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    groups: list[Group] = field(default_factory=list)
-    group_index: dict[int, int] = field(default_factory=dict)  # containers running for the first time
-    counted_params: set[str] = field(default_factory=set)  # keys of parameters in some record
-    used_params: dict[str, "Record"] = field(default_factory=dict)  # parameters read by a module not theirs
-    unsupported: dict[tuple[str, str], int] = field(default_factory=dict)
-    depth: dict[int, tuple[int, int]] = field(default_factory=dict)
-    alive: list[torch.Tensor] = field(default_factory=list)  # keeps ids in `depth` from being reused
-    suppress: int = 0
-
-    def __post_init__(self) -> None:
-        tree = self.tree
-        self.state = frozenset(tree.key_of)
-        self.constants = set(self.state)
+    def __init__(self, root: nn.Module, tree: Tree, dtype_bytes: int):
+        self.root, self.tree, self.dtype_bytes = root, tree, dtype_bytes
+        self.state = frozenset(tree.key_of)  # the parameters and buffers themselves (and stand-ins)
+        self.constants = set(self.state)  # parameters, buffers and what is computed from them alone
         self.parameter_ids = {ident: key for ident, key in tree.key_of.items() if key in tree.parameters}
-        self.names = self.tree.names
-        self.modules = {id(module): module for module in self.tree.modules}
-        self.leaves = self.tree.leaves
+        self.names = tree.names
+        self.modules = {id(module): module for module in tree.modules}
+        self.leaves = tree.leaves
+        self.stack: list[int] = []
+        self.records: dict[int, Record] = {}
+        self.inputs: dict[int, tuple[int, ...]] = {}
+        self.groups: list[Group] = []
+        self.group_index: dict[int, int] = {}  # containers running for the first time
+        self.counted_params: set[str] = set()  # keys of parameters in some record
+        self.used_params: dict[str, Record] = {}  # parameters read by a module not theirs
+        self.unsupported: dict[tuple[str, str], int] = {}
+        self.depth: dict[int, tuple[int, int]] = {}
+        self.alive: list[torch.Tensor] = []  # keeps ids in `depth` from being reused
+        self.suppress = 0
 
     # -- interception --
 
@@ -203,7 +195,7 @@ class Tracker:
         key_of, counted = self.tree.key_of, self.counted_params
         return any(p is not None and key_of.get(id(p)) not in counted for p in module._parameters.values())
 
-    def current(self, packet: Any) -> Record:
+    def current(self, op: Any) -> Record:
         key = self.stack[-1] if self.stack else id(self.root)
         record = self.records.get(key)
         if record is None:
@@ -211,15 +203,15 @@ class Tracker:
             # block, ``mul`` of a gate); otherwise a concatenation is ``concat``, anything else the class
             module = self.modules[key]
             kind = getattr(module, "archlens_op_kind", None) or (
-                "concat" if packet in (aten.cat, aten.stack) else class_kind(module))
+                "concat" if op in CONCAT_OPS else class_kind(module))
             record = self.record(key, kind)
-        elif record.kind == "concat" and packet not in (aten.cat, aten.stack) and key not in self.leaves:
+        elif record.kind == "concat" and op not in CONCAT_OPS and key not in self.leaves:
             record.kind = class_kind(self.modules[key])
         return record
 
     # -- one op --
 
-    def op(self, packet: Any, handler: OpHandler | None, weight_index: int | None, pooling: bool,
+    def op(self, op: Any, handler: OpHandler | None, weight_index: int | None, pooling: bool,
            args: tuple, kwargs: dict, out: Any, writes_state: bool = False) -> None:
         """Count one op: ``writes_state`` says it writes into a parameter or buffer (bookkeeping: free)."""
         inputs = flat_tensors(args)
@@ -242,7 +234,7 @@ class Tracker:
             ident = id(tensor)
             if ident in constants:
                 if ident in parameter_ids:
-                    self._use_parameter(parameter_ids[ident], packet)
+                    self._use_parameter(parameter_ids[ident], op)
                 continue
             constant = False
             depth = depths.get(ident)
@@ -254,24 +246,24 @@ class Tracker:
             for tensor in outputs:
                 self.constants.add(id(tensor))
                 self.alive.append(tensor)
-            if packet in VIEW_OPS:
+            if op in VIEW_OPS:
                 return
             if handler is None:
-                self._unsupported(packet, self.current(packet).name)
+                self._unsupported(op, self.current(op).name)
                 return
             count = handler(args, kwargs, out)
             if count != fm.ZERO:
-                record = self.current(packet)
+                record = self.current(op)
                 record.ops = record.ops + count
             return
-        if packet in VIEW_OPS:
+        if op in VIEW_OPS:
             for tensor in outputs:
                 self.depth[id(tensor)] = (weighted, pooled)
                 self.alive.append(tensor)
             return
-        record = self.current(packet)
+        record = self.current(op)
         if handler is None:
-            self._unsupported(packet, record.name)
+            self._unsupported(op, record.name)
         else:
             record.ops = record.ops + handler(args, kwargs, out)
         if weight_index is not None:
@@ -284,14 +276,14 @@ class Tracker:
             self.depth[id(tensor)] = (weighted, pooled)
             self.alive.append(tensor)
 
-    def _use_parameter(self, key: str, packet: Any) -> None:
+    def _use_parameter(self, key: str, op: Any) -> None:
         """A parameter read by an op: if no module of its own counts it (MultiheadAttention reads
         ``out_proj.weight`` without calling ``out_proj``), the module reading it first does."""
         if key not in self.counted_params and key not in self.used_params:
-            self.used_params[key] = self.current(packet)
+            self.used_params[key] = self.current(op)
 
-    def _unsupported(self, packet: Any, layer: str) -> None:
-        key = (str(packet), layer)
+    def _unsupported(self, op: Any, layer: str) -> None:
+        key = (op_label(op), layer)
         self.unsupported[key] = self.unsupported.get(key, 0) + 1
 
     # -- results --
@@ -348,22 +340,27 @@ class _DispatchMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        try:
-            out = func(*args, **kwargs)
-        except Exception as error:
-            if _meta_limitation(error, args, kwargs):
-                raise CannotRunOnMeta(str(func._overloadpacket), error) from error
-            raise
+        info = DISPATCH_CACHE.get(func)
+        if info is None:
+            key = op_key(func._overloadpacket)
+            info = DISPATCH_CACHE[func] = (key, ATEN_HANDLERS.get(key), WEIGHTED_OPS.get(key), key in POOL_OPS,
+                                           _written_arguments(func), ATEN_OUTPUTS.get(key))
+        key, handler, weight_index, pooling, written, shortcut = info
+        out = None
+        if shortcut is not None and all(tensor.is_meta for tensor in flat_tensors(args)):
+            out = shortcut(args, kwargs)
+        if out is None:
+            try:
+                out = func(*args, **kwargs)
+            except Exception as error:
+                if _meta_limitation(error, args, kwargs):
+                    raise CannotRunOnMeta(str(func._overloadpacket), error) from error
+                raise
         tracker = self.tracker
         if not tracker.suppress:
-            packet = func._overloadpacket
-            written = _WRITTEN.get(func)
-            if written is None:
-                written = _WRITTEN[func] = _written_arguments(func)
             writes_state = bool(written) and any(
                 id(arg(args, kwargs, index, name)) in tracker.state for index, name in written)
-            tracker.op(packet, ATEN_HANDLERS.get(packet), WEIGHTED_OPS.get(packet),
-                       packet in POOL_OPS, args, kwargs, out, writes_state)
+            tracker.op(key, handler, weight_index, pooling, args, kwargs, out, writes_state)
         return out
 
 
@@ -387,13 +384,16 @@ def _meta_limitation(error: BaseException, args: tuple, kwargs: dict) -> bool:
     return isinstance(error, NotImplementedError) or "meta" in text or "fake impl" in text
 
 
-_WRITTEN: dict[Any, tuple[tuple[int, str], ...]] = {}
-
-
 def _written_arguments(func: Any) -> tuple[tuple[int, str], ...]:
-    """The (position, name) of the arguments an aten op writes into (``self`` of ``add_``, ``out=``)."""
-    return tuple((index, argument.name) for index, argument in enumerate(func._schema.arguments)
-                 if argument.alias_info is not None and argument.alias_info.is_write)
+    """The (position, name) of the arguments an aten op writes into and returns: ``self`` of ``add_``,
+    ``out=``. Running statistics a batch norm updates on the side are not among them: the op's result
+    is new, and it is work."""
+    schema = func._schema
+    returned = {alias for result in schema.returns if result.alias_info is not None
+                for alias in result.alias_info.before_set}
+    return tuple((index, argument.name) for index, argument in enumerate(schema.arguments)
+                 if argument.alias_info is not None and argument.alias_info.is_write
+                 and returned.intersection(argument.alias_info.before_set))
 
 
 class _FunctionMode(TorchFunctionMode):
