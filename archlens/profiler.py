@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError, ShapeError
-from archlens.spec import NetworkSpec
 from archlens.targets import ModuleTarget, SpecTarget, Target, TargetOptions, resolve
+
+if TYPE_CHECKING:  # pragma: no cover
+    from archlens.spec import NetworkSpec
 
 ENGINES = ("analytic", "torch", "fvcore")
 

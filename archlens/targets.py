@@ -31,10 +31,12 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archlens.errors import ArchlensError, SpecError, TargetError, did_you_mean
-from archlens.spec import NetworkSpec, is_spec_path, load_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from archlens.spec import NetworkSpec
 
 MODULE_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 NEEDS_SHAPE = "module targets need --input-shape N,C,H,W"
@@ -109,8 +111,10 @@ def resolve(target: Any, options: TargetOptions = TargetOptions()) -> Target:
                             hint="the batch is the first number of --input-shape; give one of them")
     if _names_a_module(target):
         return _module_target(load_target(target), target, options)
-    if callable(target) and not isinstance(target, (str, os.PathLike, NetworkSpec, dict)):
+    if _is_module_object(target):
         return _module_target(target, None, options)  # an nn.Module instance is callable too
+    from archlens.spec import is_spec_path, load_spec  # not before: a module target never needs the spec language
+
     try:
         spec = load_spec(target)  # a name, a file, a spec or its data; anything else is a SpecError
     except SpecError as error:
@@ -137,11 +141,16 @@ def resolve_spec(target: Any, options: TargetOptions = TargetOptions(), *, neede
     Traceback (most recent call last):
     archlens.errors.ArchlensError: fit needs a spec (a built-in name or a spec file), not 'mymodels:tiny'
     """
-    if _names_a_module(target) or (callable(target) and not isinstance(target, (str, os.PathLike, NetworkSpec, dict))):
+    if _names_a_module(target) or _is_module_object(target):
         raise ArchlensError(f"{needed_by} needs a spec (a built-in name or a spec file), not {target!r}", hint=hint)
     resolved = resolve(target, options)
     assert isinstance(resolved, SpecTarget)
     return resolved
+
+
+def _is_module_object(target: Any) -> bool:
+    """An ``nn.Module`` or a factory: callable (a spec, its data, a name or a path is not)."""
+    return callable(target) and not isinstance(target, (str, os.PathLike, dict))
 
 
 def _names_a_module(target: Any) -> bool:
