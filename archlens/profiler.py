@@ -64,8 +64,8 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
         from archlens.counting.torch_engine import profile_module
 
         # the analytic engine checks the spec's shapes first (inside build), naming any bad layer
-        result = profile_module(build(spec, device="meta", train=train), target.input_shape, train=train,
-                                dtype=dtype, name=spec.name)
+        result = profile_module(build(spec, device="meta", train=train), **spec_inputs(spec, target.batch),
+                                train=train, dtype=dtype, name=spec.name)
     else:
         from archlens.counting.fvcore_engine import build_for_fvcore, profile_module_fvcore
 
@@ -73,6 +73,17 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
                                        dtype=dtype, name=spec.name)
     metadata = spec.metadata.model_dump(mode="json", exclude_none=True) if spec.metadata else None
     return dataclasses.replace(result, metadata=metadata)
+
+
+def spec_inputs(spec: NetworkSpec, batch: int = 1) -> dict[str, Any]:
+    """What a built spec runs on, as :func:`~archlens.counting.torch_engine.profile_module`'s keyword:
+    ``input_shape`` for an image or features, ``inputs`` (an int64 :class:`TensorSpec`) for token ids."""
+    shape = tuple(spec.input.shape(batch))
+    if spec.input.kind == "ids":
+        from archlens.counting.torch import TensorSpec
+
+        return {"inputs": TensorSpec(shape, "int64")}
+    return {"input_shape": shape}
 
 
 def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:

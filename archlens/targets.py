@@ -70,9 +70,9 @@ class SpecTarget:
         return self.spec.name
 
     @property
-    def input_shape(self) -> tuple[int, int, int, int]:
-        shape = self.spec.input
-        return (self.batch, shape.channels, shape.height, shape.width)
+    def input_shape(self) -> tuple[int, ...]:
+        """``(N, C, H, W)`` for an image, ``(N, T)`` for token ids, ``(N, T, D)`` or ``(N, F)``."""
+        return tuple(self.spec.input.shape(self.batch))
 
 
 @dataclass(frozen=True)

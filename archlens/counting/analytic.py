@@ -14,7 +14,8 @@ from archlens.spec.expand import walk_spec
 from archlens.spec.schema import NetworkSpec
 
 
-def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", train: bool = False) -> Profile:
+def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", train: bool = False,
+                 decode: int | None = None) -> Profile:
     """Profile a spec analytically.
 
     >>> from archlens.spec import load_spec
@@ -26,7 +27,7 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
     if batch < 1:
         raise SpecError(f"batch size must be at least 1, got {batch}")
     walker, _ = walk_spec(spec, batch=batch, train=train, record_type=LayerStats, element_bytes=DTYPE_BYTES[dtype],
-                          keep_inputs=False)
+                          keep_inputs=False, cache=decode or 0)
     layers = walker.records
     depth = walker.final_depth
     weighted = max([depth[0], *(d[0] for d in walker.side_depths)])
@@ -34,7 +35,7 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
     return Profile(
         name=spec.name,
         engine="analytic",
-        input_shape=(batch, spec.input.channels, spec.input.height, spec.input.width),
+        input_shape=tuple(spec.input.shape(batch)),
         dtype=dtype,
         train=train,
         layers=tuple(layers),

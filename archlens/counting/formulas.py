@@ -385,3 +385,13 @@ def bilinear(rows: int, in1: int, in2: int, out: int, *, bias: bool) -> OpCount:
     OpCount(macs=300, bias_ops=12, norm_ops=0, activation_ops=0, pool_ops=0, elementwise_ops=0)
     """
     return OpCount(macs=rows * out * (in1 * in2 + in2), bias_ops=rows * out if bias else 0)
+
+
+# --- transformers (issue 12): token lookups, rotary embeddings, attention variants -------------------
+
+
+def embedding() -> OpCount:
+    """An embedding lookup (token ids to rows of a table): data movement, free. The table's
+    ``vocab x dim`` entries are parameters, counted as weights."""
+    return ZERO
+

@@ -134,6 +134,7 @@ from archlens.layers import (  # noqa: E402,F401  (registration by import)
     norms,
     activations,
     simple,
+    tokens,
     containers,
     residual,
     gate,

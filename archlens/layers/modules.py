@@ -147,7 +147,7 @@ class LayerScale(nn.Module):
     def __init__(self, channels: int, rank: int, init: float):
         super().__init__()
         self.archlens_kind = "layer_scale"
-        shape = (channels,) + (1,) * (rank - 2) if rank > 2 else (channels,)
+        shape = (channels,) + (1,) * (rank - 2) if rank == 4 else (channels,)  # channels first, or last
         self.weight = nn.Parameter(torch.full(shape, init))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -183,6 +183,112 @@ class ChannelLayerNorm(nn.LayerNorm):
         x = x.permute(0, 2, 3, 1)
         x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)
+
+
+class PositionEmbedding(nn.Module):
+    """Position embeddings added (``position_embedding``): a learned table (``weight``, rows x D) or fixed
+    sinusoids (a buffer); the rows of the tokens' positions, from ``offset`` (a decoding step's cache)."""
+
+    def __init__(self, rows: int, dim: int, learned: bool, offset: int = 0):
+        super().__init__()
+        self.archlens_kind = "position_embedding"
+        self.offset = offset
+        if learned:
+            self.weight = nn.Parameter(torch.randn(rows, dim) * 0.02)
+        else:
+            self.register_buffer("table", sinusoids(rows, dim), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = self.weight if hasattr(self, "weight") else self.table
+        return x + table[self.offset:self.offset + x.shape[1]]
+
+
+def sinusoids(rows: int, dim: int) -> torch.Tensor:
+    """The fixed position encodings of "Attention is all you need": sin and cos at geometric frequencies."""
+    if torch.empty(0).is_meta:  # built on the meta device: only the shape matters
+        return torch.empty(rows, dim)
+    position = torch.arange(rows, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-torch.log(torch.tensor(10000.0)) / dim))
+    table = torch.zeros(rows, dim)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)[:, : dim // 2]
+    return table
+
+
+class SegmentEmbedding(nn.Module):
+    """BERT's token-type embeddings (``segment_embedding``): segment 0's row added to every token."""
+
+    def __init__(self, segments: int, dim: int):
+        super().__init__()
+        self.archlens_kind = "segment_embedding"
+        self.weight = nn.Parameter(torch.randn(segments, dim) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight[0]
+
+
+class ClassToken(nn.Module):
+    """Learned tokens put before the sequence (``class_token``)."""
+
+    def __init__(self, tokens: int, dim: int):
+        super().__init__()
+        self.archlens_kind = "class_token"
+        self.token = nn.Parameter(torch.zeros(1, tokens, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class ToTokens(nn.Module):
+    """A feature map's positions as tokens (``to_tokens``): N x C x H x W to N x HW x C, a view."""
+
+    archlens_kind = "to_tokens"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2).transpose(1, 2)
+
+
+class ToImage(nn.Module):
+    """Tokens on an H x W grid back to a feature map (``to_image``)."""
+
+    archlens_kind = "to_image"
+
+    def __init__(self, height: int, width: int):
+        super().__init__()
+        self.height, self.width = height, width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], self.height, self.width)
+
+
+class PatchMerge(nn.Module):
+    """Swin's 2x2 neighbours concatenated (``patch_merge``), in torchvision's order (x0, x1, x2, x3)."""
+
+    archlens_kind = "patch_merge"
+
+    def __init__(self, height: int, width: int):
+        super().__init__()
+        self.height, self.width = height, width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, _, channels = x.shape
+        x = x.view(batch, self.height, self.width, channels)
+        x = nn.functional.pad(x, (0, 0, 0, self.width % 2, 0, self.height % 2))
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return x.reshape(batch, -1, 4 * channels)
+
+
+class TokenPool(nn.Module):
+    """Tokens to one vector (``token_pool``): the first token, or their mean."""
+
+    archlens_kind = "token_pool"
+
+    def __init__(self, mode: str):
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, 0] if self.mode == "first" else x.mean(dim=1)
 
 
 class Network(nn.Module):

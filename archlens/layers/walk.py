@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Sequence
 
 from archlens.counting.formulas import OpCount
 from archlens.errors import SpecError
-from archlens.layers.base import Depth, LayerType, Shape
+from archlens.layers.base import Depth, LayerType, Shape, TokenGrid, with_grid_of
 
 MAX_LAYERS = 100_000
 """The most layers (primitives and containers) a spec may expand to."""
@@ -47,11 +47,11 @@ class Walker:
 
     __slots__ = ("train", "params", "blocks", "records", "groups", "inputs", "side_depths", "layers", "limit",
                  "block_chain", "silent", "nesting", "final_depth", "trusted", "record_type", "element_bytes",
-                 "keep_inputs")
+                 "keep_inputs", "vocab", "cache", "rotary", "kv_cache_elements")
 
     def __init__(self, *, train: bool = False, params: dict[str, Any] | None = None,
                  blocks: dict[str, Any] | None = None, limit: int = MAX_LAYERS, record_type: Any = None,
-                 element_bytes: int = 4, keep_inputs: bool = True):
+                 element_bytes: int = 4, keep_inputs: bool = True, vocab: int | None = None, cache: int = 0):
         self.train = train
         self.params = params or {}
         self.blocks = blocks or {}
@@ -71,6 +71,11 @@ class Walker:
         self.record_type = record_type or Record
         self.element_bytes = element_bytes
         self.keep_inputs = keep_inputs  # every layer's input shape, for the builder
+        self.vocab = vocab  # the vocabulary of the network's token-id input (an embedding's default)
+        # a decoding step: the tokens already in the key-value cache (0: a full forward pass)
+        self.cache = cache
+        self.rotary: int | None = None  # the dimension of the rotary tables a rotary_embedding made
+        self.kv_cache_elements = 0  # keys and values the attention layers keep (and, decoding, read)
 
     # --- what layer types call ---
 
@@ -159,7 +164,10 @@ class Walker:
                 layer = layer.expand(self, qualified, shape, at)
             self.inputs[qualified] = shape
             mark = len(self.groups)
+            before = shape
             layer, shape, depth = layer.forward(self, qualified, shape, depth, at)
+            if before.__class__ is TokenGrid and shape.__class__ is tuple:  # tokens keep their grid
+                shape = with_grid_of(before, shape)
             if len(self.groups) > mark and self.groups[mark][0] == qualified:
                 self.group_output(mark, shape)
             if layer.name != name:
@@ -179,6 +187,7 @@ class Walker:
             if inputs is not None:
                 inputs[qualified] = shape
             mark = len(groups)
+            before = shape
             if layer.leaf:
                 shape = layer.infer(self, qualified, shape)
                 step = layer.depth_step
@@ -186,6 +195,8 @@ class Walker:
                     depth = (depth[0] + step[0], depth[1] + step[1])
             else:
                 _, shape, depth = layer.forward(self, qualified, shape, depth, where)
+            if before.__class__ is TokenGrid and shape.__class__ is tuple:
+                shape = with_grid_of(before, shape)
             if len(groups) > mark and groups[mark][0] == qualified and groups[mark][2] is None:
                 groups[mark][2] = shape
         return layers, shape, depth
