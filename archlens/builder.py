@@ -53,6 +53,24 @@ def build(spec: "NetworkSpec | str", *, device: "str | torch.device" = "cpu", tr
     return network
 
 
+def _skipping_formula(args: tuple, kwargs: dict, out: Any) -> Any:
+    from archlens.counting import formulas
+
+    q, k, v = args[:3]
+    return formulas.attention_skipping_masked(tuple(q.shape), tuple(k.shape), tuple(v.shape))
+
+
+def _teach_the_torch_engine() -> None:
+    """The formula of the one function the built modules call that the torch engine does not know:
+    causal attention by a kernel that skips the masked half (``attention: {causal: skip}``)."""
+    from archlens.counting.torch.ops import register_op
+    from archlens.layers.modules import skipping_causal_attention
+
+    register_op(skipping_causal_attention, _skipping_formula, replace=True)
+
+
+_teach_the_torch_engine()
+
 TORCH_SIZE_LIMIT = 2**63 - 1  # PyTorch sizes and element counts are signed 64-bit integers
 
 

@@ -135,6 +135,7 @@ from archlens.layers import (  # noqa: E402,F401  (registration by import)
     activations,
     simple,
     tokens,
+    attention,
     containers,
     residual,
     gate,
@@ -144,6 +145,8 @@ from archlens.layers import (  # noqa: E402,F401  (registration by import)
     repeat,
     block,
     regnet,
+    mlp,
+    window_attention,
 )
 
 rebuild()

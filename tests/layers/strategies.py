@@ -417,6 +417,105 @@ def token_pool(draw, shape: Shape):
     return {"token_pool": {"mode": draw(st.sampled_from(["first", "mean"]))}}, (shape[1],), {}
 
 
+@st.composite
+def attention_body(draw, shape: Shape, *, rotary: bool = False):
+    """An attention layer on ``shape``'s tokens: (body, head_dim)."""
+    dim = shape[1]
+    body: dict = {}
+    if rotary or draw(st.booleans()):
+        head_dim = draw(st.sampled_from([2, 4, 6]))
+        heads = draw(st.integers(1, 4))
+        body.update(heads=heads, head_dim=head_dim)
+    else:
+        heads = draw(st.sampled_from(divisors(dim)))
+        head_dim = dim // heads
+        body["heads"] = heads
+    kv_heads = draw(st.sampled_from(divisors(heads)))
+    if kv_heads != heads:
+        body["kv_heads"] = kv_heads
+    for field, choices in (("causal", [False, True, "skip"]), ("bias", [True, False]), ("out_bias", [True, False]),
+                           ("qkv", ["fused", "separate"])):
+        value = draw(st.sampled_from(choices))
+        if value != choices[0]:
+            body[field] = value
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 12))
+    if rotary:
+        body["rotary"] = True
+    return body, head_dim
+
+
+@st.composite
+def attention(draw, shape: Shape):
+    rotary = draw(st.booleans())
+    body, head_dim = draw(attention_body(shape, rotary=rotary))
+    out = keep_tokens(shape, (shape[0], body.get("out", shape[1])))
+    if not rotary:
+        return {"attention": body}, out, {}
+    return {"sequence": {"layers": [{"rotary_embedding": {"dim": head_dim}}, {"attention": body}]}}, out, {}
+
+
+@st.composite
+def rotary_embedding(draw, shape: Shape):
+    if draw(st.booleans()):
+        return {"rotary_embedding": {"dim": draw(st.sampled_from([2, 4, 8])), "base": 500000.0}}, shape, {}
+    body, head_dim = draw(attention_body(shape, rotary=True))
+    out = keep_tokens(shape, (shape[0], body.get("out", shape[1])))
+    return {"sequence": {"layers": [{"rotary_embedding": {"dim": head_dim}}, {"attention": body}]}}, out, {}
+
+
+@st.composite
+def window_attention(draw, shape: Shape, kind: str = "window_attention"):
+    height, width = shape.grid
+    dim = shape[1]
+    body: dict = {}
+    if draw(st.booleans()):
+        body.update(heads=draw(st.integers(1, 3)), head_dim=draw(st.sampled_from([2, 4])))
+    else:
+        body["heads"] = draw(st.sampled_from(divisors(dim)))
+    if kind == "window_attention" and draw(st.booleans()):
+        wh, ww = draw(st.sampled_from(divisors(height))), draw(st.sampled_from(divisors(width)))
+        body["partition"] = "grid"
+    else:
+        wh, ww = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+        if draw(st.booleans()):
+            sh, sw = draw(st.integers(0, wh - 1)), draw(st.integers(0, ww - 1))
+            body["shift"] = sh if sh == sw else [sh, sw]
+    body["window"] = wh if wh == ww else [wh, ww]
+    for field in ("bias", "out_bias"):
+        if draw(st.booleans()):
+            body[field] = False
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 10))
+    return {kind: body}, Tokens((shape[0], body.get("out", dim)), shape.grid), {}
+
+
+@st.composite
+def mlp(draw, shape: Shape):
+    body: dict = {"hidden": draw(st.integers(1, 16))}
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        body["dropout"] = 0.1
+    if draw(st.booleans()):
+        body["activation"] = draw(st.sampled_from(["relu", "gelu_tanh", "silu"]))
+    if draw(st.booleans()):
+        body["bias"] = False
+    return {"mlp": body}, keep_tokens(shape, (*shape[:-1], body.get("out", shape[-1]))), {}
+
+
+@st.composite
+def gated_mlp(draw, shape: Shape):
+    body: dict = {"hidden": draw(st.integers(1, 16))}
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        body["activation"] = draw(st.sampled_from(["gelu", "none", "relu"]))
+    if draw(st.booleans()):
+        body["bias"] = True
+    return {"gated_mlp": body}, keep_tokens(shape, (*shape[:-1], body.get("out", shape[-1]))), {}
+
+
 def activation(kind: str, body=None):
     return same_shape(kind, body)
 
@@ -425,11 +524,12 @@ IMAGE_ONLY = {"conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool"
               "lrn", "upsample", "channel_shuffle", "inception", "vgg_stage", "squeeze_excite", "regnet", "flatten",
               "aux", "to_tokens"}
 """Types drawn on image inputs only (the rest are drawn on images and on flat features)."""
-TOKEN_ONLY = {"patch_merge", "to_image", "class_token", "position_embedding", "segment_embedding", "token_pool"}
+TOKEN_ONLY = {"attention", "rotary_embedding", "window_attention", "cosine_window_attention", "patch_merge",
+              "to_image", "class_token", "position_embedding", "segment_embedding", "token_pool"}
 """Types drawn on tokens (from an image, on its grid) only."""
 IDS_ONLY = {"embedding"}
 """Types drawn on token ids only."""
-TOKEN_CAPABLE = {"linear", "layer_norm", "rms_norm", "relu", "relu6", "leaky_relu", "gelu", "silu",
+TOKEN_CAPABLE = {"linear", "layer_norm", "rms_norm", "mlp", "gated_mlp", "relu", "relu6", "leaky_relu", "gelu", "silu",
                  "sigmoid", "hardsigmoid", "hardswish", "tanh", "softmax", "dropout", "identity", "stochastic_depth",
                  "layer_scale", "sequence", "residual", "gate", "repeat", "block"}
 """Types drawn on tokens as well as on their other inputs."""
@@ -484,10 +584,16 @@ LAYER_EXAMPLES = {
     "patch_merge": patch_merge,
     "token_pool": token_pool,
     "rms_norm": same_shape("rms_norm", st.sampled_from([{}, {"eps": 1e-6}, {"affine": False}])),
+    "attention": attention,
+    "rotary_embedding": rotary_embedding,
+    "window_attention": window_attention,
+    "cosine_window_attention": lambda shape: window_attention(shape, "cosine_window_attention"),
+    "mlp": mlp,
+    "gated_mlp": gated_mlp,
 }
 
 
-FLAT_ONLY = {"linear", "rms_norm"}
+FLAT_ONLY = {"linear", "rms_norm", "mlp", "gated_mlp"}
 """Types drawn on flat features (or tokens) only."""
 
 
