@@ -9,6 +9,7 @@ so a built spec's records match the analytic engine's name for name and kind for
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Any
 
@@ -185,6 +186,14 @@ class ChannelLayerNorm(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
+def _computed_on_cpu(make):
+    """``make()`` run on the CPU (index arithmetic meta tensors cannot do), its tensor moved to where the
+    module is being built (the meta device too)."""
+    device = torch.empty(0).device
+    with torch.device("cpu"):
+        return make().to(device)
+
+
 class PositionEmbedding(nn.Module):
     """Position embeddings added (``position_embedding``): a learned table (``weight``, rows x D) or fixed
     sinusoids (a buffer); the rows of the tokens' positions, from ``offset`` (a decoding step's cache)."""
@@ -205,14 +214,15 @@ class PositionEmbedding(nn.Module):
 
 def sinusoids(rows: int, dim: int) -> torch.Tensor:
     """The fixed position encodings of "Attention is all you need": sin and cos at geometric frequencies."""
-    if torch.empty(0).is_meta:  # built on the meta device: only the shape matters
-        return torch.empty(rows, dim)
-    position = torch.arange(rows, dtype=torch.float32)[:, None]
-    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-torch.log(torch.tensor(10000.0)) / dim))
-    table = torch.zeros(rows, dim)
-    table[:, 0::2] = torch.sin(position * frequency)
-    table[:, 1::2] = torch.cos(position * frequency)[:, : dim // 2]
-    return table
+    def make():
+        position = torch.arange(rows, dtype=torch.float32)[:, None]
+        frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+        table = torch.zeros(rows, dim)
+        table[:, 0::2] = torch.sin(position * frequency)
+        table[:, 1::2] = torch.cos(position * frequency)[:, : dim // 2]
+        return table
+
+    return _computed_on_cpu(make)
 
 
 class SegmentEmbedding(nn.Module):
@@ -414,35 +424,34 @@ class GatedMLP(nn.Module):
         return self.down(gate * self.up(x))
 
 
-def _on_default_device(tensor: torch.Tensor) -> torch.Tensor:
-    """A tensor computed on the CPU (index arithmetic) moved where the module is being built (meta too)."""
-    return tensor.to(torch.empty(0).device)
-
-
 def relative_position_index(wh: int, ww: int) -> torch.Tensor:
     """For each pair of tokens of a window, the row of their offset in the relative position table."""
-    with torch.device("cpu"):
+    def make():
         coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")).flatten(1)
         relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
         relative[:, :, 0] += wh - 1
         relative[:, :, 1] += ww - 1
         relative[:, :, 0] *= 2 * ww - 1
-        return _on_default_device(relative.sum(-1).flatten())
+        return relative.sum(-1).flatten()
+
+    return _computed_on_cpu(make)
 
 
 def relative_coordinates(wh: int, ww: int) -> torch.Tensor:
     """Swin-V2's log-spaced relative coordinates, ``1 x (2wh - 1) x (2ww - 1) x 2`` (torchvision's)."""
-    with torch.device("cpu"):
+    def make():
         h = torch.arange(-(wh - 1), wh, dtype=torch.float32) / max(wh - 1, 1)
         w = torch.arange(-(ww - 1), ww, dtype=torch.float32) / max(ww - 1, 1)
         table = torch.stack(torch.meshgrid([h, w], indexing="ij")).permute(1, 2, 0).contiguous().unsqueeze(0) * 8
-        return _on_default_device(torch.sign(table) * torch.log2(torch.abs(table) + 1.0) / 3.0)
+        return torch.sign(table) * torch.log2(torch.abs(table) + 1.0) / 3.0
+
+    return _computed_on_cpu(make)
 
 
 def shift_mask(padded: tuple[int, int], window: tuple[int, int], shift: tuple[int, int]) -> torch.Tensor:
     """The mask of shifted windows (torchvision's): -100 between tokens from different regions of the
     rolled grid, ``windows x 1 x P x P``."""
-    with torch.device("cpu"):
+    def make():
         (height, width), (wh, ww), (sh, sw) = padded, window, shift
         regions = torch.zeros(height, width)
         count = 0
@@ -452,8 +461,9 @@ def shift_mask(padded: tuple[int, int], window: tuple[int, int], shift: tuple[in
                 count += 1
         regions = regions.view(height // wh, wh, width // ww, ww).permute(0, 2, 1, 3).reshape(-1, wh * ww)
         mask = regions.unsqueeze(1) - regions.unsqueeze(2)
-        mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
-        return _on_default_device(mask.unsqueeze(1))
+        return mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0).unsqueeze(1)
+
+    return _computed_on_cpu(make)
 
 
 class WindowAttention(nn.Module):
