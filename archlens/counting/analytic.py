@@ -21,11 +21,15 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
     >>> from archlens.spec import load_spec
     >>> profile_spec(load_spec("vgg16")).totals.params
     138357544
+
+    ``decode=N``: a decoding step, the spec's input tokens (new ones) after a key-value cache of N tokens.
     """
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPE_BYTES)}")
     if batch < 1:
         raise SpecError(f"batch size must be at least 1, got {batch}")
+    if decode is not None and spec.input.kind not in ("ids", "tokens"):
+        raise SpecError(f"a decoding step needs a token input; {spec.name}'s input is {spec.input.kind}")
     walker, _ = walk_spec(spec, batch=batch, train=train, record_type=LayerStats, element_bytes=DTYPE_BYTES[dtype],
                           keep_inputs=False, cache=decode or 0)
     layers = walker.records
@@ -42,4 +46,6 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
         groups=tuple(Group(name, kind, output) for name, kind, output in walker.groups),
         depth=DepthFigures(weighted=weighted, with_pooling=with_pooling),
         metadata=spec.metadata.model_dump(mode="json", exclude_none=True) if spec.metadata else None,
+        decode=decode,
+        kv_per_token=walker.kv_per_token,
     )

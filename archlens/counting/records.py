@@ -161,6 +161,20 @@ class Profile(Result):
     depth: DepthFigures | None = None
     unsupported: tuple[UnsupportedOp, ...] = ()
     metadata: dict[str, Any] | None = field(default=None, compare=False)
+    decode: int | None = None
+    """A decoding step: the tokens already in the key-value cache (the input's tokens are the new ones)."""
+    kv_per_token: int = 0
+    """Keys and values the attention layers keep for one token (the batch's, all layers): elements."""
+
+    @property
+    def kv_cache_elements(self) -> int:
+        """The elements of a decoding step's key-value cache (``decode`` tokens); 0 outside decoding."""
+        return self.kv_per_token * (self.decode or 0)
+
+    @property
+    def kv_cache_bytes(self) -> int:
+        """The bytes of the key-value cache a decoding step reads, at the profile's dtype."""
+        return self.kv_cache_elements * DTYPE_BYTES[self.dtype]
 
     @cached_property
     def totals(self) -> Totals:
@@ -225,6 +239,8 @@ class Profile(Result):
     def heading(self) -> Text:
         """One line naming the network, input, dtype, engine and mode."""
         mode = "training mode (aux heads)" if self.train else "inference"
+        if self.decode is not None:
+            mode = Text("decoding step after a KV cache of {cache:,} tokens", cache=self.decode)
         return Text("{name} · input {shape} · {dtype} · {engine} engine · {mode}", name=self.name,
                     shape=Value(self.input_shape, "shape"), dtype=self.dtype, engine=self.engine, mode=mode)
 
@@ -254,6 +270,11 @@ class Profile(Result):
         if self.depth is not None:
             lines.append(Text("Depth: {weighted} layers with parameters on the longest path, {pooling} counting pooling",
                               weighted=self.depth.weighted, pooling=self.depth.with_pooling))
+        if self.decode is not None:
+            lines.append(Text("KV cache read by this step: {tokens:,} tokens x {per_token:,} keys and values = "
+                              "{elements:,} elements, {size} at {dtype}", tokens=self.decode,
+                              per_token=self.kv_per_token, elements=self.kv_cache_elements,
+                              size=Value(self.kv_cache_bytes, "bytes"), dtype=self.dtype))
         if self.unsupported:
             lines.append(Text("NOT COUNTED (unsupported ops): {ops}", ops=self.unsupported_summary()))
         return tuple(lines)
@@ -306,6 +327,9 @@ class Profile(Result):
             "unsupported_ops": [
                 {"op": item.op, "layer": item.layer, "count": item.count} for item in self.unsupported
             ],
+            **({} if self.decode is None else {"decode": {
+                "cache_tokens": self.decode, "kv_per_token": self.kv_per_token,
+                "kv_cache_elements": self.kv_cache_elements, "kv_cache_bytes": self.kv_cache_bytes}}),
             "layers": [_layer_dict(layer, totals.macs) for layer in self.rollup(depth)],
         }
 

@@ -111,7 +111,8 @@ class Attention(LayerType):
         out = (batch, tokens, out_features)
         walker.record(name, "attention", shape, out, ops)
         record_linear(walker, f"{name}.proj", (batch, tokens, query), out_features, self.out_bias)
-        walker.kv_cache_elements += 2 * batch * kv_heads * keys * head_dim
+        if not walker.silent:
+            walker.kv_per_token += 2 * batch * kv_heads * head_dim  # a token's keys and values, kept
         return out
 
     def build(self, builder, name: str, shape: Shape):

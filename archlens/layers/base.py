@@ -141,6 +141,14 @@ class LayerType(Model):
             layer = layer.replace_children([[child.scale_widths(scaler) for child in layers] for _, layers in lists])
         return layer
 
+    def scale_depth(self, depth) -> "LayerType":
+        """This layer with its repeat counts scaled by ``depth(times) -> times`` (``archlens fit --vary
+        depth``); containers scale their children, ``repeat`` its count."""
+        lists = self.children()
+        if not lists:
+            return self
+        return self.replace_children([[child.scale_depth(depth) for child in layers] for _, layers in lists])
+
 
 _DEFAULTS: dict[type, dict] = {}
 

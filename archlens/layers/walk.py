@@ -47,7 +47,7 @@ class Walker:
 
     __slots__ = ("train", "params", "blocks", "records", "groups", "inputs", "side_depths", "layers", "limit",
                  "block_chain", "silent", "nesting", "final_depth", "trusted", "record_type", "element_bytes",
-                 "keep_inputs", "vocab", "cache", "rotary", "kv_cache_elements")
+                 "keep_inputs", "vocab", "cache", "rotary", "kv_per_token")
 
     def __init__(self, *, train: bool = False, params: dict[str, Any] | None = None,
                  blocks: dict[str, Any] | None = None, limit: int = MAX_LAYERS, record_type: Any = None,
@@ -75,7 +75,7 @@ class Walker:
         # a decoding step: the tokens already in the key-value cache (0: a full forward pass)
         self.cache = cache
         self.rotary: int | None = None  # the dimension of the rotary tables a rotary_embedding made
-        self.kv_cache_elements = 0  # keys and values the attention layers keep (and, decoding, read)
+        self.kv_per_token = 0  # the keys and values the attention layers keep of a token (the batch's)
 
     # --- what layer types call ---
 
