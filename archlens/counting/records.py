@@ -178,11 +178,32 @@ class Profile(Result):
 
     @cached_property
     def totals(self) -> Totals:
-        return total_of(self.layers)
+        sums = getattr(self.layers, "sums", None)
+        if sums is None:
+            return total_of(self.layers)
+        # repeated blocks counted once (archlens.counting.repeats): the same sums, read from distinct records
+        s = sums()
+        ops = s.ops
+        return Totals(layers=s.count, params=s.weights + s.biases, weights=s.weights, biases=s.biases, macs=ops.macs,
+                      flops=flops(ops.macs), other_ops=ops.other_ops, bias_ops=ops.bias_ops, norm_ops=ops.norm_ops,
+                      activation_ops=ops.activation_ops, pool_ops=ops.pool_ops, elementwise_ops=ops.elementwise_ops,
+                      activation_elements=s.elements, activation_bytes=s.nbytes)
 
     def group_kind(self, name: str) -> str | None:
         """The kind of group ``name`` (``inception``, ``vgg_stage``, ``conv`` ...), or None."""
+        find = getattr(self.groups, "find", None)
+        if find is not None:
+            group = find(name)
+            return group.kind if group is not None else None
         return self._group_kinds.get(name)
+
+    def group_output(self, name: str) -> tuple[int, ...] | None:
+        """What group ``name`` returned (its first tensor's shape), or None when not known."""
+        find = getattr(self.groups, "find", None)
+        if find is not None:
+            group = find(name)
+            return group.output_shape or None if group is not None else None
+        return self._group_outputs.get(name)
 
     @cached_property
     def _group_kinds(self) -> dict[str, str]:
@@ -203,6 +224,8 @@ class Profile(Result):
             return self.layers
         if depth < 1:
             raise ValueError("depth must be at least 1")
+        if hasattr(self.layers, "rollup"):  # repeated blocks counted once: rows from the distinct records
+            return self.layers.rollup(depth, self.group_kind, self.group_output, LayerStats)
         order: list[str] = []
         members: dict[str, list[LayerStats]] = {}
         for layer in self.layers:
