@@ -100,20 +100,32 @@ def any_layer() -> Any:
 _REBUILT = False
 
 
+def _namespace() -> dict[str, Any]:
+    from typing import List, Literal
+
+    # names the containers' string annotations use (pydantic resolves an inherited field's annotation
+    # in the subclass's module, which need not import them)
+    return {"AnyLayer": any_layer(), "Annotated": Annotated, "List": List, "Field": Field, "Union": Union,
+            "Literal": Literal}
+
+
 def rebuild() -> None:
     """Rebuild every model that holds layers, so the union covers every registered type."""
     global _REBUILT
-    from typing import List, Literal
-
-    union = any_layer()
-    # names the containers' string annotations use (pydantic resolves an inherited field's annotation
-    # in the subclass's module, which need not import them)
-    namespace = {"AnyLayer": union, "Annotated": Annotated, "List": List, "Field": Field, "Union": Union,
-                 "Literal": Literal}
+    namespace = _namespace()
     for model in _CONTAINERS:
         model.model_rebuild(force=True, _types_namespace=namespace)
-    _ADAPTER[:] = [TypeAdapter(list[union])]  # type: ignore[valid-type]
+    _ADAPTER[:] = [TypeAdapter(list[namespace["AnyLayer"]])]  # type: ignore[valid-type]
     _REBUILT = True
+
+
+def complete(model: type) -> None:
+    """Build one model that holds layers (marked with :func:`holds_layers` after the registry was
+    built: the network spec) over the union of the registered types; the others are built already."""
+    if not _REBUILT:
+        rebuild()
+        return
+    model.model_rebuild(force=True, _types_namespace=_namespace())
 
 
 def validate_layers(data: Any, *, blocks: Any = ()) -> list[LayerType]:
@@ -158,5 +170,5 @@ from archlens.layers.residual import Projection  # noqa: E402
 
 FIELD_MODELS.update({"batch_norm": BatchNormOptions, "branches": Branch, "projection": Projection})
 
-__all__ = ["LAYER_TYPES", "CannotScale", "LayerType", "Scaler", "Shape", "holds_layers", "layer_type", "register",
-           "rebuild", "validate_layers"]
+__all__ = ["LAYER_TYPES", "CannotScale", "LayerType", "Scaler", "Shape", "complete", "holds_layers", "layer_type",
+           "register", "rebuild", "validate_layers"]

@@ -18,7 +18,7 @@ from typing import Annotated, Any, List, Union
 
 from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
 
-from archlens.layers import LAYER_TYPES, holds_layers, rebuild
+from archlens.layers import LAYER_TYPES, complete, holds_layers
 from archlens.layers.block import BlockDef
 from archlens.layers.fields import Line, Model, PositiveInt, Text, pair  # noqa: F401 (re-exported)
 from archlens.layers.inception import Inception  # noqa: F401 (re-exported for the analyses)
@@ -211,4 +211,4 @@ FIELD_MODELS.update({"input": InputShape, "metadata": Metadata, "accuracy": Accu
                      "budget": Budget,
                      "blocks": BlockBudget})
 TOP_LEVEL[:] = [NetworkSpec]
-rebuild()
+complete(NetworkSpec)
