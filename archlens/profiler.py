@@ -74,8 +74,10 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
         result = profile_module(build(spec, device="meta", train=train, decode=target.decode),
                                 **spec_inputs(spec, target.batch), train=train, dtype=dtype, name=spec.name)
     else:
-        if target.decode is not None:
-            raise ArchlensError("fvcore cannot profile a decoding step", hint="use --engine analytic or torch")
+        if target.decode is not None or spec.input.kind == "ids":
+            what = "a decoding step" if target.decode is not None else f"{spec.name}, whose input is token ids"
+            raise ArchlensError(f"the fvcore engine cannot profile {what} (it traces on float inputs)",
+                                hint="use --engine analytic or torch")
         from archlens.counting.fvcore_engine import build_for_fvcore, profile_module_fvcore
 
         result = profile_module_fvcore(build_for_fvcore(spec, train=train), target.input_shape, train=train,

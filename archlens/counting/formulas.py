@@ -443,3 +443,31 @@ def rotary_tables(tokens: int, dim: int) -> OpCount:
     20480
     """
     return OpCount(elementwise_ops=tokens * (dim // 2) + 2 * tokens * dim)
+
+
+def normalize(shape: Shape) -> OpCount:
+    """``x / max(||x||, eps)`` over the last dimension (``F.normalize``; Swin-V2's cosine attention): the
+    vector norm (2 per element, in ``pool_ops``), a clamp per row and a divide per element.
+
+    >>> normalize((2, 8)).pool_ops, normalize((2, 8)).elementwise_ops
+    (32, 18)
+    """
+    elements = numel(shape)
+    return reduction_of("norm", shape) + OpCount(elementwise_ops=elements // shape[-1] + elements)
+
+
+def continuous_position_bias(window: tuple[int, int], heads: int, hidden: int) -> OpCount:
+    """Swin-V2's continuous position bias, computed on every forward: an MLP (2 -> ``hidden`` with a bias,
+    ReLU, ``hidden`` -> ``heads`` without) over the ``(2 wh - 1)(2 ww - 1)`` relative coordinates, its
+    table looked up for every pair of a window's tokens (free) and squashed by ``16 sigmoid`` (sigmoid
+    and a multiply a value). Independent of the batch and of the number of windows.
+
+    >>> continuous_position_bias((8, 8), 3, 512).macs   # 15 x 15 x (2 x 512 + 512 x 3)
+    576000
+    """
+    wh, ww = window
+    table = (2 * wh - 1) * (2 * ww - 1)
+    pairs = heads * (wh * ww) ** 2
+    return (linear((table, 2), (hidden, 2), bias=True) + activation("relu", table * hidden)
+            + linear((table, hidden), (heads, hidden), bias=False) + activation("sigmoid", pairs)
+            + OpCount(elementwise_ops=pairs))

@@ -90,10 +90,10 @@ class _WindowAttention(LayerType):
         out_features = self.out if self.out is not None else features
         windows = batch * sets
         q_shape = (windows, heads, size, head_dim)
-        scores = windows * heads * size * size
         bias, weights = self.bias_ops(heads, size)
         ops = bias + self.score_ops(q_shape) + F.attention(q_shape, q_shape, q_shape)
-        ops = ops + F.OpCount(elementwise_ops=scores * (2 if shift != (0, 0) else 1))  # the bias (and mask) add
+        # the position bias added to every score, and the shifted windows' mask
+        ops = ops + F.pointwise((windows, heads, size, size), 2 if shift != (0, 0) else 1)
         walker.group(name, "attention")
         out = (batch, tokens, out_features)
         walker.record(name, "attention", shape, out, ops, weights, self.own_biases(heads))
@@ -155,25 +155,16 @@ class CosineWindowAttention(_WindowAttention):
     type: Literal["cosine_window_attention"] = "cosine_window_attention"
 
     def bias_ops(self, heads: int, tokens: int) -> tuple[F.OpCount, int]:
-        wh, ww = pair(self.window)
-        table = (1, 2 * wh - 1, 2 * ww - 1, 2)
-        hidden = (*table[:-1], CPB_HIDDEN)
-        ops = (F.linear(table, (CPB_HIDDEN, 2), bias=True) + F.activation("relu", F.numel(hidden))
-               + F.linear(hidden, (heads, CPB_HIDDEN), bias=False))
-        squashed = heads * tokens * tokens
-        ops = ops + F.activation("sigmoid", squashed) + F.OpCount(elementwise_ops=squashed)
         weights = 2 * CPB_HIDDEN + CPB_HIDDEN * heads + heads  # the MLP's weights, the logit scales
-        return ops, weights
+        return F.continuous_position_bias(pair(self.window), heads, CPB_HIDDEN), weights
 
     def own_biases(self, heads: int) -> int:
         return CPB_HIDDEN
 
     def score_ops(self, q_shape: Shape) -> F.OpCount:
-        elements = F.numel(q_shape)
-        rows = elements // q_shape[-1]
-        normalize = F.reduction_of("norm", q_shape) + F.OpCount(elementwise_ops=rows + elements)
-        # the logit scale, clamped and exponentiated a head, is the scores' scale (counted by attention())
-        return normalize + normalize + F.OpCount(elementwise_ops=2 * q_shape[1])
+        # queries and keys normalized; the logit scale, clamped and exponentiated a head, is the scores'
+        # scale (counted by attention())
+        return F.normalize(q_shape) + F.normalize(q_shape) + F.OpCount(elementwise_ops=2 * q_shape[1])
 
 
 __all__ = ["CPB_HIDDEN", "CosineWindowAttention", "WindowAttention", "window_plan"]

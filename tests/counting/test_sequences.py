@@ -81,6 +81,8 @@ def test_positions_and_inputs_refuse_plainly():
         archlens.profile("gpt2", input_shape=(1, 3, 224, 224))
     with pytest.raises(ArchlensError, match="disagree"):
         archlens.profile("gpt2", input_shape=(1, 64), tokens=32)
+    with pytest.raises(ArchlensError, match="fvcore engine cannot profile gpt2"):
+        archlens.profile("gpt2", engine="fvcore")
 
 
 def test_cli_profile_check_and_compare(capsys):
