@@ -134,12 +134,26 @@ class RepeatedList(Sequence):
         return len(self._items)
 
 
+def _renamed_record(record: Any, name: str) -> Any:
+    return record._replace(name=name)
+
+
+class _RenamedGroup:
+    """A group renamed: ``make(name, kind, output_shape)`` (picklable, unlike a lambda)."""
+
+    def __init__(self, make: Callable[[str, str, tuple], Any]):
+        self.make = make
+
+    def __call__(self, group: Any, name: str) -> Any:
+        return self.make(name, group.kind, group.output_shape)
+
+
 class RecordList(RepeatedList):
     """A profile's records with repeated blocks counted once: :meth:`sums` and :meth:`rollup` read the
     distinct records; anything else sees every record."""
 
     def __init__(self, items: list):
-        super().__init__(items, lambda record, name: record._replace(name=name))
+        super().__init__(items, _renamed_record)
         self._sums: dict = {}
 
     def _sum(self, start: int, stop: int) -> _Sum:
@@ -234,7 +248,7 @@ class GroupList(RepeatedList):
     without expanding them."""
 
     def __init__(self, items: list, make: Callable[[str, str, tuple], Any]):
-        super().__init__(items, lambda group, name: make(name, group.kind, group.output_shape))
+        super().__init__(items, _RenamedGroup(make))
         self._by_name = {item.name: item for item in items if item.__class__ is not Repeated}
         self._aliases = {copy: item.source for item in items if item.__class__ is Repeated for copy in item.copies}
 

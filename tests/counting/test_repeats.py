@@ -77,3 +77,12 @@ def test_a_trillion_parameters_in_distinct_blocks():
     profile = profile_spec(spec)
     assert profile.totals.params == 50257 * 25600 + 128 * (12 * 25600 ** 2 + 13 * 25600)
     assert profile.layers.distinct() < 20
+
+
+def test_a_profile_with_repeats_pickles():
+    import pickle
+
+    profile = archlens.profile("gpt3-175b")
+    again = pickle.loads(pickle.dumps(profile))
+    assert again.totals == profile.totals and tuple(again.layers) == tuple(profile.layers)
+    assert again.rollup(2) == profile.rollup(2) and again.group_kind("h.95") == "gpt2_block"
