@@ -106,3 +106,12 @@ def test_fit_scales_a_transformers_depth():
     layers = result.spec.layers[3].times
     assert layers == 54 and result.report.ok
     assert archlens.profile(result.spec).totals.params == 617_558_016 + 25_165_824 + 24_576 + 54 * 1_812_099_072
+
+
+def test_fit_scales_a_transformers_width_in_whole_heads():
+    result = fit("gpt2", max_params="100M", divisor=48)  # 48: whole heads of the 12
+    assert result.report.ok and result.value < 1
+    profile = archlens.profile(result.spec)
+    assert profile.totals.params <= 100_000_000
+    dim = profile.layers[0].output_shape[-1]
+    assert dim % 48 == 0 and dim < 768
