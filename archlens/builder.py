@@ -23,13 +23,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def build(spec: "NetworkSpec | str", *, device: "str | torch.device" = "cpu", train: bool = False,
-          dtype: torch.dtype | None = None) -> "Network":
+          dtype: torch.dtype | None = None, decode: int | None = None) -> "Network":
     """Build a spec (or a built-in name / file) into a module.
 
     ``train=True`` includes the auxiliary heads and returns the module in training mode; otherwise
     the heads are left out and the module is in eval mode. ``device="meta"`` allocates nothing.
     Shapes are checked first (by the analytic engine), so a spec that cannot run fails before
-    anything is built, naming the layer.
+    anything is built, naming the layer. ``decode=N`` builds a decoding step: its attention layers
+    hold a key-value cache of N tokens (buffers) and run on the new tokens only.
 
     >>> net = build("googlenet", device="meta")
     >>> sum(p.numel() for p in net.parameters())
@@ -39,10 +40,11 @@ def build(spec: "NetworkSpec | str", *, device: "str | torch.device" = "cpu", tr
     from archlens.layers.modules import Network
 
     spec = load_spec(spec)
+    cache = decode or 0
     # One place infers shapes: the walk. The builder reads each layer's input shape from it.
-    _check_torch_limits(profile_spec(spec, train=train))
-    walker, layers = walk_spec(spec, train=train)
-    builder = Builder(walker.inputs, train)
+    _check_torch_limits(profile_spec(spec, train=train, decode=decode))
+    walker, layers = walk_spec(spec, train=train, cache=cache)
+    builder = Builder(walker.inputs, train, vocab=spec.input.vocab, cache=cache)
     with torch.device(device):
         network = Network(spec.name, builder.layers(layers, ""), builder.aux_names)
     if dtype is not None:
@@ -50,6 +52,24 @@ def build(spec: "NetworkSpec | str", *, device: "str | torch.device" = "cpu", tr
     network.train(train)
     return network
 
+
+def _skipping_formula(args: tuple, kwargs: dict, out: Any) -> Any:
+    from archlens.counting import formulas
+
+    q, k, v = args[:3]
+    return formulas.attention_skipping_masked(tuple(q.shape), tuple(k.shape), tuple(v.shape))
+
+
+def _teach_the_torch_engine() -> None:
+    """The formula of the one function the built modules call that the torch engine does not know:
+    causal attention by a kernel that skips the masked half (``attention: {causal: skip}``)."""
+    from archlens.counting.torch.ops import register_op
+    from archlens.layers.modules import skipping_causal_attention
+
+    register_op(skipping_causal_attention, _skipping_formula, replace=True)
+
+
+_teach_the_torch_engine()
 
 TORCH_SIZE_LIMIT = 2**63 - 1  # PyTorch sizes and element counts are signed 64-bit integers
 
@@ -73,11 +93,17 @@ def _check_torch_limits(profile: Any) -> None:
 class Builder:
     """Builds layers into modules; each layer type builds its own (``layer.build(builder, name, shape)``).
 
-    ``inputs`` maps every layer's qualified name to its input shape (from the walk)."""
+    ``inputs`` maps every layer's qualified name to its input shape (from the walk); ``vocab`` is the
+    network input's vocabulary, ``cache`` a decoding step's key-value cache in tokens; ``shared`` holds
+    what layers built earlier leave for later ones (the rotary tables attention layers read)."""
 
-    def __init__(self, inputs: dict[str, tuple[int, ...]], train: bool):
+    def __init__(self, inputs: dict[str, tuple[int, ...]], train: bool, *, vocab: int | None = None,
+                 cache: int = 0):
         self.inputs = inputs
         self.train = train
+        self.vocab = vocab
+        self.cache = cache
+        self.shared: dict[str, Any] = {}
         self.aux_names: list[str] = []
 
     def layers(self, layers: list, prefix: str) -> "OrderedDict[str, nn.Module]":

@@ -18,7 +18,8 @@ ENGINES = ("analytic", "torch", "fvcore")
 
 def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str | None = None,
             batch: int | None = None, train: bool = False, dtype: str = "float32",
-            input_shape: tuple[int, ...] | None = None) -> Profile:
+            input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
+            decode: int | None = None) -> Profile:
     """Profile a built-in network, a spec file, a spec, a module, a factory, or ``pkg.module:callable``.
 
     >>> import archlens
@@ -30,10 +31,16 @@ def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str
     meta first), or ``fvcore`` (fvcore's figures in the same records; needs real CPU weights).
     ``input_shape=(N, C, H, W)`` replaces a spec's input and is what a module, a factory or a
     ``pkg.module:callable`` runs on (:func:`archlens.targets.resolve` says what each option means).
+    ``tokens`` is a token input's sequence length; ``decode=N`` profiles one decoding step (``tokens``
+    new tokens, 1 by default) after a key-value cache of N tokens:
+
+    >>> step = archlens.profile("gpt2", decode=1023)
+    >>> step.totals.macs, step.kv_cache_bytes
+    (103809024, 75423744)
     """
     check_engine(engine)
-    return profile_target(resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train)),
-                          engine=engine, dtype=dtype)
+    options = TargetOptions(input_shape=input_shape, batch=batch, train=train, tokens=tokens, decode=decode)
+    return profile_target(resolve(target, options), engine=engine, dtype=dtype)
 
 
 def check_engine(engine: str | None) -> None:
@@ -60,21 +67,42 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
     if engine == "analytic":
         from archlens.counting.analytic import profile_spec
 
-        return profile_spec(spec, batch=target.batch, dtype=dtype, train=train)
+        return profile_spec(spec, batch=target.batch, dtype=dtype, train=train, decode=target.decode)
     if engine == "torch":
         from archlens.builder import build
         from archlens.counting.torch_engine import profile_module
 
         # the analytic engine checks the spec's shapes first (inside build), naming any bad layer
-        result = profile_module(build(spec, device="meta", train=train), target.input_shape, train=train,
-                                dtype=dtype, name=spec.name)
+        result = profile_module(build(spec, device="meta", train=train, decode=target.decode),
+                                **spec_inputs(spec, target.batch), train=train, dtype=dtype, name=spec.name)
     else:
+        if target.decode is not None or spec.input.kind == "ids":
+            what = "a decoding step" if target.decode is not None else f"{spec.name}, whose input is token ids"
+            raise ArchlensError(f"the fvcore engine cannot profile {what} (it traces on float inputs)",
+                                hint="use --engine analytic or torch")
         from archlens.counting.fvcore_engine import build_for_fvcore, profile_module_fvcore
 
         result = profile_module_fvcore(build_for_fvcore(spec, train=train), target.input_shape, train=train,
                                        dtype=dtype, name=spec.name)
     metadata = spec.metadata.model_dump(mode="json", exclude_none=True) if spec.metadata else None
-    return dataclasses.replace(result, metadata=metadata)
+    decoding = {}
+    if target.decode is not None:  # the cache a step reads is the spec's to say, whichever engine counts
+        from archlens.counting.analytic import profile_spec
+
+        cache = profile_spec(spec, batch=target.batch, dtype=dtype, decode=target.decode)
+        decoding = {"decode": target.decode, "kv_per_token": cache.kv_per_token}
+    return dataclasses.replace(result, metadata=metadata, **decoding)
+
+
+def spec_inputs(spec: NetworkSpec, batch: int = 1) -> dict[str, Any]:
+    """What a built spec runs on, as :func:`~archlens.counting.torch_engine.profile_module`'s keyword:
+    ``input_shape`` for an image or features, ``inputs`` (an int64 :class:`TensorSpec`) for token ids."""
+    shape = tuple(spec.input.shape(batch))
+    if spec.input.kind == "ids":
+        from archlens.counting.torch import TensorSpec
+
+        return {"inputs": TensorSpec(shape, "int64")}
+    return {"input_shape": shape}
 
 
 def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:

@@ -12,6 +12,13 @@ every command and every report:
 * ``batch``: the batch a spec is profiled with (default 1); given with ``input_shape``, the two must
   agree (the batch is the shape's first number).
 * ``train``: training mode: a spec includes its auxiliary heads; a module runs in ``train()`` mode.
+* ``tokens``: the sequence length of a spec whose input is tokens (``input: {tokens: 128, vocab: ...}``):
+  it replaces the spec's. An image input has none (give ``input_shape``).
+* ``decode``: a decoding step of a spec with a token input: ``tokens`` new tokens (1 unless given)
+  after a key-value cache of ``decode`` tokens; attention reads the cache, positions follow it.
+
+``input_shape`` for a token spec is ``N,T`` (token ids), ``N,T,D`` (token features) or ``N,F``
+(features), as the spec's input is.
 
 A ``pkg.module:attribute`` module is imported with the current directory on the import path, so
 ``archlens profile mymodels:tiny --input-shape 1,3,64,64`` works from the directory holding
@@ -53,6 +60,8 @@ class TargetOptions:
     input_shape: tuple[int, ...] | None = None
     batch: int | None = None
     train: bool = False
+    tokens: int | None = None
+    decode: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,21 +69,23 @@ class SpecTarget:
     """A network spec with the input options applied: ``spec.input`` is the input profiled.
 
     ``source`` is the file the spec came from (errors name it), None for a built-in or a spec object.
+    ``decode``: a decoding step after a key-value cache of that many tokens (``spec.input.tokens`` new ones).
     """
 
     spec: NetworkSpec
     batch: int = 1
     train: bool = False
     source: str | None = None
+    decode: int | None = None
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     @property
-    def input_shape(self) -> tuple[int, int, int, int]:
-        shape = self.spec.input
-        return (self.batch, shape.channels, shape.height, shape.width)
+    def input_shape(self) -> tuple[int, ...]:
+        """``(N, C, H, W)`` for an image, ``(N, T)`` for token ids, ``(N, T, D)`` or ``(N, F)``."""
+        return tuple(self.spec.input.shape(self.batch))
 
 
 @dataclass(frozen=True)
@@ -109,9 +120,18 @@ def resolve(target: Any, options: TargetOptions = TargetOptions()) -> Target:
         text = ",".join(map(str, shape))
         raise ArchlensError(f"--batch {options.batch} and --input-shape {text} disagree",
                             hint="the batch is the first number of --input-shape; give one of them")
+    for option in ("tokens", "decode"):
+        value = getattr(options, option)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < (option == "tokens")):
+            least = "1" if option == "tokens" else "0"
+            raise ArchlensError(f"--{option} must be an integer of at least {least}, got {value!r}")
+    module = _names_a_module(target) or _is_module_object(target)
+    if module and (options.tokens is not None or options.decode is not None):
+        raise ArchlensError("--tokens and --decode apply to specs with a token input",
+                            hint="a module target runs on --input-shape (token ids: its shape N,T)")
     if _names_a_module(target):
         return _module_target(load_target(target), target, options)
-    if _is_module_object(target):
+    if module:
         return _module_target(target, None, options)  # an nn.Module instance is callable too
     from archlens.spec import is_spec_path, load_spec  # not before: a module target never needs the spec language
 
@@ -127,8 +147,10 @@ def resolve(target: Any, options: TargetOptions = TargetOptions()) -> Target:
     source = os.fspath(target) if isinstance(target, (str, os.PathLike)) and is_spec_path(target) else None
     if shape is not None:
         spec = with_input_shape(spec, shape)
+    if options.tokens is not None or options.decode is not None:
+        spec = with_tokens(spec, options.tokens, options.decode, shape is not None)
     batch = shape[0] if shape is not None else options.batch or 1
-    return SpecTarget(spec=spec, batch=batch, train=options.train, source=source)
+    return SpecTarget(spec=spec, batch=batch, train=options.train, source=source, decode=options.decode)
 
 
 def resolve_spec(target: Any, options: TargetOptions = TargetOptions(), *, needed_by: str,
@@ -184,12 +206,33 @@ def _module_target(module: Any, label: str | None, options: TargetOptions) -> Mo
 
 
 def with_input_shape(spec: NetworkSpec, shape: tuple[int, ...]) -> NetworkSpec:
-    """``spec`` with its input replaced by ``(N, C, H, W)`` (N is the batch, not part of the spec)."""
-    if len(shape) != 4:
-        raise ArchlensError(f"an input shape for a spec is N,C,H,W; got {','.join(map(str, shape))}")
-    _, channels, height, width = shape
-    return spec.model_copy(update={"input": spec.input.model_copy(update={
-        "channels": channels, "height": height, "width": width})})
+    """``spec`` with its input replaced by ``shape``, the batch first (not part of the spec): ``N,C,H,W`` for
+    an image, ``N,T`` for token ids, ``N,T,D`` for token features, ``N,F`` for features."""
+    kind = spec.input.kind
+    forms = {"image": ("N,C,H,W", ("channels", "height", "width")), "ids": ("N,T", ("tokens",)),
+             "tokens": ("N,T,D", ("tokens", "features")), "features": ("N,F", ("features",))}
+    form, names = forms[kind]
+    if len(shape) != len(names) + 1:
+        what = {"image": "an image", "ids": "token ids", "tokens": "tokens", "features": "features"}[kind]
+        raise ArchlensError(f"an input shape for {spec.name} ({what}) is {form}; got {','.join(map(str, shape))}")
+    return spec.model_copy(update={"input": spec.input.model_copy(update=dict(zip(names, shape[1:])))})
+
+
+def with_tokens(spec: NetworkSpec, tokens: int | None, decode: int | None, shaped: bool) -> NetworkSpec:
+    """``spec`` with ``tokens`` tokens in its input (a decoding step: 1 unless given)."""
+    if spec.input.kind not in ("ids", "tokens"):
+        option = "--tokens" if tokens is not None else "--decode"
+        raise ArchlensError(f"{option} applies to a token input; {spec.name}'s input is "
+                            f"{'an image' if spec.input.kind == 'image' else 'flat features'}",
+                            hint="give its input with --input-shape")
+    if tokens is not None and shaped and tokens != spec.input.tokens:
+        raise ArchlensError(f"--tokens {tokens} and --input-shape disagree",
+                            hint="the tokens are the second number of --input-shape; give one of them")
+    if tokens is None:  # a decoding step makes one token, unless --input-shape says how many
+        tokens = 1 if decode is not None and not shaped else spec.input.tokens
+    if tokens == spec.input.tokens:
+        return spec
+    return spec.model_copy(update={"input": spec.input.model_copy(update={"tokens": tokens})})
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:

@@ -8,13 +8,14 @@ import archlens
 
 def _input(name: str, device: str, batch: int = 1) -> torch.Tensor:
     spec = archlens.load_spec(name)
-    return torch.zeros(batch, spec.input.channels, spec.input.height, spec.input.width, device=device)
+    dtype = torch.long if spec.input.kind == "ids" else torch.float32  # token id 0 is in every vocabulary
+    return torch.zeros(spec.input.shape(batch), device=device, dtype=dtype)
 
 
 @pytest.mark.parametrize("train", [False, True])
 def test_meta_build_matches_analytic_params_and_runs(builtin, train):
     net = archlens.build(builtin, device="meta", train=train)
-    assert all(p.is_meta for p in net.parameters())
+    assert all(p.is_meta for p in net.parameters()) and all(b.is_meta for b in net.buffers())
     assert net.training is train
     profile = archlens.profile(builtin, train=train)
     assert sum(p.numel() for p in net.parameters()) == profile.totals.params
@@ -23,7 +24,8 @@ def test_meta_build_matches_analytic_params_and_runs(builtin, train):
     with torch.no_grad():
         out = net(_input(builtin, "meta", batch))
     outputs = out if isinstance(out, tuple) else (out,)
-    assert all(o.shape == (batch, 1000) for o in outputs)
+    assert tuple(outputs[0].shape) == archlens.profile(builtin, train=train, batch=batch).rollup(1)[-1].output_shape
+    assert all(o.shape == (batch, 1000) for o in outputs[1:])  # the auxiliary classifiers
     aux_heads = sum(group.kind == "aux" for group in profile.groups)  # recorded in training mode only
     assert len(outputs) == 1 + aux_heads
 

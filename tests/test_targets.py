@@ -44,7 +44,7 @@ def test_a_spec_file_is_its_own_source(tmp_path):
 def test_options_that_contradict_each_other_or_the_target():
     with pytest.raises(ArchlensError, match="--batch 4 and --input-shape 2,3,224,224 disagree"):
         resolve("googlenet", TargetOptions(input_shape=(2, 3, 224, 224), batch=4))
-    with pytest.raises(ArchlensError, match="an input shape for a spec is N,C,H,W; got 1,3,224"):
+    with pytest.raises(ArchlensError, match=r"an input shape for googlenet \(an image\) is N,C,H,W; got 1,3,224"):
         resolve("googlenet", TargetOptions(input_shape=(1, 3, 224)))
     with pytest.raises(TargetError, match="module targets need --input-shape"):
         resolve(lambda: None)

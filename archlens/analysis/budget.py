@@ -292,7 +292,8 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
           max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
           max_depth: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
           train: bool = False, batch: int | None = None, dtype: str = "float32", engine: str | None = None,
-          input_shape: tuple[int, ...] | None = None) -> BudgetReport:
+          input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
+          decode: int | None = None) -> BudgetReport:
     """Hold ``target`` (a built-in name, spec file, spec, or module) to a budget.
 
     >>> import archlens
@@ -303,13 +304,15 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     Limits take exact integers or quantities (``"7M"``, ``"1.5G"``, ``"64MiB"``). The spec's
     ``budget:`` section applies too; an argument replaces the spec's limit on the same quantity.
     With no limit at all this is an :class:`~archlens.errors.ArchlensError`. ``input_shape``
-    (N, C, H, W) replaces a spec's input and is what a module target runs on (as in :func:`archlens.profile`).
+    (N, C, H, W) replaces a spec's input and is what a module target runs on (as in :func:`archlens.profile`);
+    ``tokens`` and ``decode`` apply to token inputs, as there.
     """
     from archlens.profiler import check_engine, profile_target
     from archlens.targets import SpecTarget, TargetOptions, resolve
 
     check_engine(engine)
-    resolved = resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train))
+    resolved = resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train, tokens=tokens,
+                                             decode=decode))
     spec = resolved.spec if isinstance(resolved, SpecTarget) else None
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                            max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)

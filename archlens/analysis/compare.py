@@ -144,11 +144,13 @@ class Comparison(Result):
 
 
 def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None = None, dtype: str = "float32",
-               engine: str | None = None, input_shape: tuple[int, ...] | None = None) -> Comparison:
+               engine: str | None = None, input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
+               decode: int | None = None) -> Comparison:
     """Profile every target (built-in name, spec file, spec, module) and put them side by side.
 
     ``input_shape`` (N, C, H, W) replaces every spec's input and is what a module target runs on,
-    as in :func:`archlens.profile`: every network is compared on the same input.
+    as in :func:`archlens.profile`: every network is compared on the same input. ``tokens`` and
+    ``decode`` (a decoding step after a cache of that many tokens) apply to specs with a token input.
     """
     from archlens.profiler import profile
 
@@ -156,7 +158,8 @@ def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None
     if not targets:
         raise ArchlensError("nothing to compare", hint="name at least one network, e.g. googlenet alexnet vgg16")
     networks = [NetworkFigures.from_profile(profile(target, engine=engine, batch=batch, train=train, dtype=dtype,
-                                                    input_shape=input_shape)) for target in targets]
+                                                    input_shape=input_shape, tokens=tokens, decode=decode))
+                for target in targets]
     return Comparison(networks=tuple(networks), train=train)
 
 

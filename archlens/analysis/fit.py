@@ -6,7 +6,9 @@ to begin with is rounded to the nearest integer instead): conv ``out``, linear `
 six numbers, VGG stages' ``out``; a depthwise convolution (one group a channel) scales its groups
 with its channels. The last linear layer of the network and of each auxiliary head keeps its width
 (the classes). ``vary="resolution"`` scales the input height to a
-multiple of ``divisor`` (the width follows the aspect ratio).
+multiple of ``divisor`` (the width follows the aspect ratio). ``vary="depth"`` scales every
+``repeat``'s count by ``m`` (rounded, at least 1): a transformer's layers, a CNN's stages written as
+repeats (repeats inside a block's own layers keep theirs).
 
 Every channel count is non-decreasing in ``m``, and parameters, MACs, FLOPs and activations are
 non-decreasing in every channel count, so "fits" holds for every multiplier up to some largest one:
@@ -40,7 +42,7 @@ from archlens.errors import ArchlensError, BudgetExceeded, ShapeError, SpecError
 from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
 from archlens.tables import Result, Text, View
 
-VARY = ("width", "resolution")
+VARY = ("width", "resolution", "depth")
 MILLI = 1000  # width multipliers are multiples of 1/1000
 MAX_WIDTH_MILLI = 64 * MILLI  # the widest variant tried: 64x
 MAX_RESOLUTION = 16384  # the largest input height tried
@@ -69,6 +71,8 @@ class FitResult(Result):
         if self.vary == "width":
             how = Text("width x{value:g} (channels rounded to multiples of {divisor})", value=self.value,
                        divisor=self.divisor)
+        elif self.vary == "depth":
+            how = Text("depth x{value:g} (repeat counts rounded, at least 1)", value=self.value)
         else:
             how = Text("input height {value}", value=self.value)
         return Text("{network}: the largest variant within budget is {name}: {how}, after {evaluations} profiles",
@@ -167,6 +171,20 @@ def width_variant(spec: NetworkSpec, milli: int, divisor: int = 8, *,
     return spec.model_copy(update={"layers": [layer.scale_widths(scaler) for layer in spec.layers]})
 
 
+def depth_variant(spec: NetworkSpec, milli: int) -> NetworkSpec:
+    """``spec`` with every ``repeat`` count scaled by ``milli / 1000``, to the nearest integer (halves up),
+    at least 1.
+
+    >>> from archlens.spec import load_spec
+    >>> depth_variant(load_spec("gpt3-175b"), 500).layers[3].times   # 96 layers -> 48
+    48
+    """
+    def depth(times: int) -> int:
+        return max(1, (2 * times * milli + MILLI) // (2 * MILLI))
+
+    return spec.model_copy(update={"layers": [layer.scale_depth(depth) for layer in spec.layers]})
+
+
 def resolution_variant(spec: NetworkSpec, height: int) -> NetworkSpec:
     """``spec`` with input height ``height``; the width keeps the aspect ratio (rounded to a pixel)."""
     width = max(1, round(height * spec.input.width / spec.input.height))
@@ -217,7 +235,8 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
         max_activations: "int | str | None" = None, max_depth: "int | str | None" = None,
         blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (), divisor: int = 8, train: bool = False,
         batch: int = 1, dtype: str = "float32") -> FitResult:
-    """The widest (``vary="width"``) or largest-input (``vary="resolution"``) variant of a spec within budget.
+    """The widest (``vary="width"``), largest-input (``vary="resolution"``) or deepest (``vary="depth"``)
+    variant of a spec within budget.
 
     Limits as in :func:`archlens.check` (the spec's ``budget:`` applies too). Raises
     :class:`~archlens.errors.BudgetExceeded` (exit code 1) when even the smallest variant is over.
@@ -242,6 +261,9 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
     if vary == "width":
         def make(k: int) -> NetworkSpec:
             return width_variant(base, k, divisor, keep=keep)
+    elif vary == "depth":
+        def make(k: int) -> NetworkSpec:
+            return depth_variant(base, k)
     else:
         def make(k: int) -> NetworkSpec:
             return resolution_variant(base, k * divisor)
@@ -267,7 +289,15 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
         report = report_for(k)
         return report is not None and report.ok
 
-    if vary == "width":
+    if vary == "depth":
+        if depth_variant(base, 2 * MILLI) == base:
+            raise ArchlensError(f"{spec.name} has no repeat whose count fit could scale",
+                                hint="--vary depth scales the counts of repeat layers (a transformer's blocks); "
+                                     "try --vary width")
+        start, cap, low = MILLI, MAX_WIDTH_MILLI, 1
+        if report_for(low) is None:
+            raise problems[low]
+    elif vary == "width":
         start, cap = MILLI, MAX_WIDTH_MILLI
         # usually every width is valid; otherwise the narrowest valid one is searched for
         low = 1 if report_for(1) is not None else _smallest_valid(lambda k: report_for(k) is not None, MILLI)
@@ -280,7 +310,9 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
             raise ShapeError(f"no input height up to {MAX_RESOLUTION} fits {spec.name}'s layers", where=spec.name)
         start = max(low + 1, spec.input.height // divisor)
     if not fits(low):
-        if vary == "width":
+        if vary == "depth":
+            smallest = "every repeat once"
+        elif vary == "width":
             smallest = (f"every channel count at {divisor}" if low == 1
                         else f"width x{low / MILLI:g}, the narrowest whose layers fit together")
         else:
@@ -289,11 +321,12 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
                          for item in report_for(low).failures)
         raise BudgetExceeded(f"even the smallest variant of {spec.name} ({smallest}) is over budget: {over}")
     best, capped = _largest(fits, low, start, cap)
-    value: float | int = best / MILLI if vary == "width" else best * divisor
+    value: float | int = best * divisor if vary == "resolution" else best / MILLI
     fitted = make(best)
-    label = f"w{value:g}" if vary == "width" else f"r{value}"
-    how = (f"width x{value:g}, channels rounded to multiples of {divisor}" if vary == "width"
-           else f"input height {value}")
+    label = {"width": f"w{value:g}", "depth": f"d{value:g}", "resolution": f"r{value}"}[vary]
+    how = {"width": f"width x{value:g}, channels rounded to multiples of {divisor}",
+           "depth": f"depth x{value:g}, repeat counts rounded",
+           "resolution": f"input height {value}"}[vary]
     metadata = spec.metadata
     if metadata is not None and (metadata.accuracy is not None or metadata.reference is not None):
         # a published accuracy, and the published figures, are not the variant's

@@ -11,6 +11,7 @@ from archlens.cli.options import (
     TEXT_SUFFIXES,
     BatchOpt,
     BlockOpt,
+    DecodeOpt,
     DtypeOpt,
     EngineOpt,
     FormatOpt,
@@ -24,6 +25,7 @@ from archlens.cli.options import (
     SpecArg,
     TargetArg,
     TextFormat,
+    TokensOpt,
     TrainOpt,
     blocks,
     choices,
@@ -46,13 +48,17 @@ def compare_command(
     train: TrainOpt = False,
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
+    batch: BatchOpt = None,
+    tokens: TokensOpt = None,
+    decode: DecodeOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
     chosen = text_format(format, output)
     from archlens.analysis.compare import comparison
 
-    result = comparison(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape))
+    result = comparison(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape),
+                        batch=batch, tokens=tokens, decode=decode)
     emit(result.render(chosen.value), output)
 
 
@@ -97,6 +103,8 @@ def check_command(
     block: BlockOpt = None,
     train: TrainOpt = False,
     batch: BatchOpt = None,
+    tokens: TokensOpt = None,
+    decode: DecodeOpt = None,
     dtype: DtypeOpt = "float32",
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
@@ -109,20 +117,21 @@ def check_command(
 
     report = check(target, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
                    blocks=blocks(block), train=train, batch=batch, dtype=dtype, engine=engine_name(engine),
-                   input_shape=input_shape_of(input_shape))
+                   input_shape=input_shape_of(input_shape), tokens=tokens, decode=decode)
     emit(report.render(chosen.value), output)
     if not report.ok:
         raise typer.Exit(1)
 
 
-Vary = choices("Vary", ("width", "resolution"))
+Vary = choices("Vary", ("width", "resolution", "depth"))
 FitFormat = choices("FitFormat", ("yaml", "json"))
 
 
 @app.command("fit")
 def fit_command(
     target: SpecArg,
-    vary: Annotated[Vary, typer.Option("--vary", help="What to scale: channel width or input resolution.")]
+    vary: Annotated[Vary, typer.Option("--vary", help="What to scale: channel width, input resolution, or depth "
+                                                      "(repeat counts: a transformer's layers).")]
     = Vary.width,
     max_params: MaxParamsOpt = None,
     max_macs: MaxMacsOpt = None,

@@ -12,6 +12,7 @@ from archlens.cli.app import app
 from archlens.cli.options import (
     TEXT_SUFFIXES,
     BatchOpt,
+    DecodeOpt,
     DtypeOpt,
     EngineOpt,
     FormatOpt,
@@ -20,6 +21,7 @@ from archlens.cli.options import (
     SpecArg,
     TargetArg,
     TextFormat,
+    TokensOpt,
     TrainOpt,
     engine_name,
     input_shape_of,
@@ -87,6 +89,8 @@ def profile_command(
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
     batch: BatchOpt = None,
+    tokens: TokensOpt = None,
+    decode: DecodeOpt = None,
     dtype: DtypeOpt = "float32",
     output: OutputOpt = None,
     paper: PaperOpt = False,
@@ -97,14 +101,15 @@ def profile_command(
 
     shape = input_shape_of(input_shape)
     if paper:
-        if shape is not None or batch is not None or train or engine is not None:
+        if shape is not None or batch is not None or train or engine is not None or tokens or decode is not None:
             raise ArchlensError("--paper compares Table 1 with the spec as published (224x224, batch 1, inference)",
                                 hint="drop --input-shape, --batch, --train and --engine")
         from archlens.analysis.table1 import reproduce_table1
 
         emit(reproduce_table1(target).render(chosen.value), output)
         return
-    result = profile(target, engine=engine_name(engine), batch=batch, train=train, dtype=dtype, input_shape=shape)
+    result = profile(target, engine=engine_name(engine), batch=batch, train=train, dtype=dtype, input_shape=shape,
+                     tokens=tokens, decode=decode)
     emit(render_profile(result, chosen, depth), output)
 
 

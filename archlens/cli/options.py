@@ -35,10 +35,16 @@ InputShapeOpt = Annotated[Optional[str], typer.Option(
                           "(pkg.module:callable) runs on.")]
 BatchOpt = Annotated[Optional[int], typer.Option(
     "--batch", min=1, help="Batch size (default 1, or the first number of --input-shape).")]
+TokensOpt = Annotated[Optional[int], typer.Option(
+    "--tokens", min=1, help="Sequence length of a spec with a token input (default: the spec's; with --decode, "
+                            "the new tokens: 1).")]
+DecodeOpt = Annotated[Optional[int], typer.Option(
+    "--decode", min=0, help="One decoding step after a key-value cache of N tokens: its MACs, and the cache's "
+                            "bytes at --dtype.")]
 EngineOpt = Annotated[Optional[Engine], typer.Option(
     "--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta "
                            "device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="Activation (and KV cache) dtype for memory figures.")]
 
 MaxParamsOpt = Annotated[Optional[str], typer.Option("--max-params", help="At most this many parameters (7M).")]
 MaxMacsOpt = Annotated[Optional[str], typer.Option("--max-macs", help="At most this many MACs (1.5G).")]

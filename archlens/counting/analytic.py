@@ -8,37 +8,57 @@ and for every built-in network both agree to the last multiply-add.
 
 from __future__ import annotations
 
+from typing import Any
+
 from archlens.counting.records import DTYPE_BYTES, DepthFigures, Group, LayerStats, Profile
+from archlens.counting.repeats import GroupList, RecordList
+from archlens.layers.walk import Repeated
 from archlens.errors import SpecError
 from archlens.spec.expand import walk_spec
 from archlens.spec.schema import NetworkSpec
 
 
-def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", train: bool = False) -> Profile:
+def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", train: bool = False,
+                 decode: int | None = None, repeats: bool = True) -> Profile:
     """Profile a spec analytically.
 
     >>> from archlens.spec import load_spec
     >>> profile_spec(load_spec("vgg16")).totals.params
     138357544
+
+    ``decode=N``: a decoding step, the spec's input tokens (new ones) after a key-value cache of N tokens.
+    ``repeats``: a block repeated on the same input is walked once and its records noted as repeated
+    (:mod:`archlens.counting.repeats`: the same records, read on demand); False walks every copy.
     """
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPE_BYTES)}")
     if batch < 1:
         raise SpecError(f"batch size must be at least 1, got {batch}")
+    if decode is not None and spec.input.kind not in ("ids", "tokens"):
+        raise SpecError(f"a decoding step needs a token input; {spec.name}'s input is {spec.input.kind}")
     walker, _ = walk_spec(spec, batch=batch, train=train, record_type=LayerStats, element_bytes=DTYPE_BYTES[dtype],
-                          keep_inputs=False)
-    layers = walker.records
+                          keep_inputs=False, cache=decode or 0, repeats=repeats)
+    layers: Any
+    groups: Any
+    if any(item.__class__ is Repeated for item in walker.records):  # repeated blocks, counted once
+        layers = RecordList(walker.records)
+        groups = GroupList([item if item.__class__ is Repeated else Group(*item) for item in walker.groups], Group)
+    else:
+        layers = tuple(walker.records)
+        groups = tuple(Group(*group) for group in walker.groups)
     depth = walker.final_depth
     weighted = max([depth[0], *(d[0] for d in walker.side_depths)])
     with_pooling = max([depth[1], *(d[1] for d in walker.side_depths)])
     return Profile(
         name=spec.name,
         engine="analytic",
-        input_shape=(batch, spec.input.channels, spec.input.height, spec.input.width),
+        input_shape=tuple(spec.input.shape(batch)),
         dtype=dtype,
         train=train,
-        layers=tuple(layers),
-        groups=tuple(Group(name, kind, output) for name, kind, output in walker.groups),
+        layers=layers,
+        groups=groups,
         depth=DepthFigures(weighted=weighted, with_pooling=with_pooling),
         metadata=spec.metadata.model_dump(mode="json", exclude_none=True) if spec.metadata else None,
+        decode=decode,
+        kv_per_token=walker.kv_per_token,
     )

@@ -42,6 +42,15 @@ Conventions (stated once here and in the README):
     weight norm (``w = g v / ||v||``, every forward): the norm in ``pool_ops`` (2 per weight
     element) and the scale here (1);
 
+* Transformers: attention's two products (``Q K^T``, the weighted sum of ``V``) are MACs, ``heads x
+  queries x keys x head_dim`` each, with one scale and a softmax (3) a score in the other columns
+  (:func:`attention`), however the kernel computes them. A causal mask does not change the count:
+  every score is computed and masked, unless the spec says the kernel skips the masked half
+  (``causal: skip``, :func:`attention_skipping_masked`: only the visible scores). Grouped-query
+  attention has the same products as its query heads; a decoding step's queries are its new tokens,
+  its keys the cache's and theirs. Rotary embedding: its tables (:func:`rotary_tables`, every forward)
+  and their application to queries and keys (:func:`rotary`) in ``elementwise_ops``. An embedding
+  lookup is free, its table's entries parameters (:func:`embedding`).
 * Free: concatenation, splitting, flatten, reshapes, views and permutes (channel shuffle), in-place
   views (``transpose_``, ``as_strided_``), copies and padding, data movement (embedding lookups,
   ``index``, ``index_select``, ``gather``, ``scatter`` of values, ``roll``, ``flip``, ``repeat``,
@@ -385,3 +394,80 @@ def bilinear(rows: int, in1: int, in2: int, out: int, *, bias: bool) -> OpCount:
     OpCount(macs=300, bias_ops=12, norm_ops=0, activation_ops=0, pool_ops=0, elementwise_ops=0)
     """
     return OpCount(macs=rows * out * (in1 * in2 + in2), bias_ops=rows * out if bias else 0)
+
+
+# --- transformers (issue 12): token lookups, rotary embeddings, attention variants -------------------
+
+
+def embedding() -> OpCount:
+    """An embedding lookup (token ids to rows of a table): data movement, free. The table's
+    ``vocab x dim`` entries are parameters, counted as weights."""
+    return ZERO
+
+
+def attention_skipping_masked(q_shape: Shape, k_shape: Shape, v_shape: Shape) -> OpCount:
+    """Causal attention by a kernel that skips the masked half (flash attention's causal blocks): only
+    the visible scores are computed. The ``L`` queries are the last ``L`` of the ``S`` positions (a
+    decoding step's new tokens after a cache of ``S - L``): query ``i`` sees ``S - L + i + 1`` keys,
+    ``L (S - L) + L (L + 1) / 2`` scores in all. Each score costs what :func:`attention` counts.
+
+    >>> attention_skipping_masked((1, 1, 4, 8), (1, 1, 4, 8), (1, 1, 4, 8)).macs   # 10 of 16 scores
+    160
+    """
+    batch = _broadcast(q_shape[:-2], _broadcast(k_shape[:-2], v_shape[:-2]))
+    length, embed = q_shape[-2], q_shape[-1]
+    source, value_embed = k_shape[-2], v_shape[-1]
+    visible = length * (source - length) + length * (length + 1) // 2
+    scores = numel(batch) * visible
+    return OpCount(macs=scores * embed + scores * value_embed, activation_ops=softmax(scores).activation_ops,
+                   elementwise_ops=scores)
+
+
+def rotary(elements: int) -> OpCount:
+    """Rotary position embedding applied to ``elements`` query or key values (``x cos + rotate_half(x)
+    sin``, as Hugging Face's LLaMA writes it): two multiplies and an add per element, and the negation
+    of half of them (``rotate_half``).
+
+    >>> rotary(128).elementwise_ops
+    448
+    """
+    return OpCount(elementwise_ops=3 * elements + elements // 2)
+
+
+def rotary_tables(tokens: int, dim: int) -> OpCount:
+    """The cosine and sine tables of rotary embeddings for ``tokens`` positions, computed on every forward
+    (as Hugging Face's ``LlamaRotaryEmbedding`` does): positions times ``dim / 2`` frequencies, then a
+    cosine and a sine of each of the ``dim`` angles (the frequencies twice). Independent of the batch.
+
+    >>> rotary_tables(128, 64).elementwise_ops   # 128 x 32 + 2 x 128 x 64
+    20480
+    """
+    return OpCount(elementwise_ops=tokens * (dim // 2) + 2 * tokens * dim)
+
+
+def normalize(shape: Shape) -> OpCount:
+    """``x / max(||x||, eps)`` over the last dimension (``F.normalize``; Swin-V2's cosine attention): the
+    vector norm (2 per element, in ``pool_ops``), a clamp per row and a divide per element.
+
+    >>> normalize((2, 8)).pool_ops, normalize((2, 8)).elementwise_ops
+    (32, 18)
+    """
+    elements = numel(shape)
+    return reduction_of("norm", shape) + OpCount(elementwise_ops=elements // shape[-1] + elements)
+
+
+def continuous_position_bias(window: tuple[int, int], heads: int, hidden: int) -> OpCount:
+    """Swin-V2's continuous position bias, computed on every forward: an MLP (2 -> ``hidden`` with a bias,
+    ReLU, ``hidden`` -> ``heads`` without) over the ``(2 wh - 1)(2 ww - 1)`` relative coordinates, its
+    table looked up for every pair of a window's tokens (free) and squashed by ``16 sigmoid`` (sigmoid
+    and a multiply a value). Independent of the batch and of the number of windows.
+
+    >>> continuous_position_bias((8, 8), 3, 512).macs   # 15 x 15 x (2 x 512 + 512 x 3)
+    576000
+    """
+    wh, ww = window
+    table = (2 * wh - 1) * (2 * ww - 1)
+    pairs = heads * (wh * ww) ** 2
+    return (linear((table, 2), (hidden, 2), bias=True) + activation("relu", table * hidden)
+            + linear((table, hidden), (heads, hidden), bias=False) + activation("sigmoid", pairs)
+            + OpCount(elementwise_ops=pairs))

@@ -161,14 +161,49 @@ class Profile(Result):
     depth: DepthFigures | None = None
     unsupported: tuple[UnsupportedOp, ...] = ()
     metadata: dict[str, Any] | None = field(default=None, compare=False)
+    decode: int | None = None
+    """A decoding step: the tokens already in the key-value cache (the input's tokens are the new ones)."""
+    kv_per_token: int = 0
+    """Keys and values the attention layers keep for one token (the batch's, all layers): elements."""
+
+    @property
+    def kv_cache_elements(self) -> int:
+        """The elements of a decoding step's key-value cache (``decode`` tokens); 0 outside decoding."""
+        return self.kv_per_token * (self.decode or 0)
+
+    @property
+    def kv_cache_bytes(self) -> int:
+        """The bytes of the key-value cache a decoding step reads, at the profile's dtype."""
+        return self.kv_cache_elements * DTYPE_BYTES[self.dtype]
 
     @cached_property
     def totals(self) -> Totals:
-        return total_of(self.layers)
+        sums = getattr(self.layers, "sums", None)
+        if sums is None:
+            return total_of(self.layers)
+        # repeated blocks counted once (archlens.counting.repeats): the same sums, read from distinct records
+        s = sums()
+        ops = s.ops
+        return Totals(layers=s.count, params=s.weights + s.biases, weights=s.weights, biases=s.biases, macs=ops.macs,
+                      flops=flops(ops.macs), other_ops=ops.other_ops, bias_ops=ops.bias_ops, norm_ops=ops.norm_ops,
+                      activation_ops=ops.activation_ops, pool_ops=ops.pool_ops, elementwise_ops=ops.elementwise_ops,
+                      activation_elements=s.elements, activation_bytes=s.nbytes)
 
     def group_kind(self, name: str) -> str | None:
         """The kind of group ``name`` (``inception``, ``vgg_stage``, ``conv`` ...), or None."""
+        find = getattr(self.groups, "find", None)
+        if find is not None:
+            group = find(name)
+            return group.kind if group is not None else None
         return self._group_kinds.get(name)
+
+    def group_output(self, name: str) -> tuple[int, ...] | None:
+        """What group ``name`` returned (its first tensor's shape), or None when not known."""
+        find = getattr(self.groups, "find", None)
+        if find is not None:
+            group = find(name)
+            return group.output_shape or None if group is not None else None
+        return self._group_outputs.get(name)
 
     @cached_property
     def _group_kinds(self) -> dict[str, str]:
@@ -189,6 +224,8 @@ class Profile(Result):
             return self.layers
         if depth < 1:
             raise ValueError("depth must be at least 1")
+        if hasattr(self.layers, "rollup"):  # repeated blocks counted once: rows from the distinct records
+            return self.layers.rollup(depth, self.group_kind, self.group_output, LayerStats)
         order: list[str] = []
         members: dict[str, list[LayerStats]] = {}
         for layer in self.layers:
@@ -225,6 +262,8 @@ class Profile(Result):
     def heading(self) -> Text:
         """One line naming the network, input, dtype, engine and mode."""
         mode = "training mode (aux heads)" if self.train else "inference"
+        if self.decode is not None:
+            mode = Text("decoding step after a KV cache of {cache:,} tokens", cache=self.decode)
         return Text("{name} · input {shape} · {dtype} · {engine} engine · {mode}", name=self.name,
                     shape=Value(self.input_shape, "shape"), dtype=self.dtype, engine=self.engine, mode=mode)
 
@@ -254,6 +293,11 @@ class Profile(Result):
         if self.depth is not None:
             lines.append(Text("Depth: {weighted} layers with parameters on the longest path, {pooling} counting pooling",
                               weighted=self.depth.weighted, pooling=self.depth.with_pooling))
+        if self.decode is not None:
+            lines.append(Text("KV cache read by this step: {tokens:,} tokens x {per_token:,} keys and values = "
+                              "{elements:,} elements, {size} at {dtype}", tokens=self.decode,
+                              per_token=self.kv_per_token, elements=self.kv_cache_elements,
+                              size=Value(self.kv_cache_bytes, "bytes"), dtype=self.dtype))
         if self.unsupported:
             lines.append(Text("NOT COUNTED (unsupported ops): {ops}", ops=self.unsupported_summary()))
         return tuple(lines)
@@ -306,6 +350,9 @@ class Profile(Result):
             "unsupported_ops": [
                 {"op": item.op, "layer": item.layer, "count": item.count} for item in self.unsupported
             ],
+            **({} if self.decode is None else {"decode": {
+                "cache_tokens": self.decode, "kv_per_token": self.kv_per_token,
+                "kv_cache_elements": self.kv_cache_elements, "kv_cache_bytes": self.kv_cache_bytes}}),
             "layers": [_layer_dict(layer, totals.macs) for layer in self.rollup(depth)],
         }
 

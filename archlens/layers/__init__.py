@@ -100,6 +100,15 @@ def any_layer() -> Any:
 _REBUILT = False
 
 
+def _namespace() -> dict[str, Any]:
+    from typing import List, Literal
+
+    # names the containers' string annotations use (pydantic resolves an inherited field's annotation
+    # in the subclass's module, which need not import them)
+    return {"AnyLayer": any_layer(), "Annotated": Annotated, "List": List, "Field": Field, "Union": Union,
+            "Literal": Literal}
+
+
 def rebuild(models: "list[type] | None" = None) -> None:
     """Make every model that holds layers (or only ``models``) see the union of every registered type.
 
@@ -109,15 +118,10 @@ def rebuild(models: "list[type] | None" = None) -> None:
     written with ``AnyLayer`` evaluated again: pydantic keeps resolved annotations otherwise)."""
     global _REBUILT
     import sys
-    from typing import List, Literal
 
     from pydantic.fields import FieldInfo
 
-    union = any_layer()
-    # names the containers' string annotations use (pydantic resolves an inherited field's annotation
-    # in the subclass's module, which need not import them)
-    namespace = {"AnyLayer": union, "Annotated": Annotated, "List": List, "Field": Field, "Union": Union,
-                 "Literal": Literal}
+    namespace = _namespace()
     for model in _CONTAINERS if models is None else models:
         for owner in model.__mro__:
             module = sys.modules.get(owner.__module__)
@@ -137,6 +141,12 @@ def rebuild(models: "list[type] | None" = None) -> None:
     if models is None:
         _ADAPTER.clear()  # made again at its next use
     _REBUILT = _REBUILT or models is None
+
+
+def complete(model: type) -> None:
+    """Make one model that holds layers (marked with :func:`holds_layers` after the registry was made:
+    the network spec) see the union of the registered types (its schema is built at first use)."""
+    rebuild([model])
 
 
 def validate_layers(data: Any, *, blocks: Any = ()) -> list[LayerType]:
@@ -159,6 +169,8 @@ from archlens.layers import (  # noqa: E402,F401  (registration by import)
     norms,
     activations,
     simple,
+    tokens,
+    attention,
     containers,
     residual,
     gate,
@@ -168,6 +180,8 @@ from archlens.layers import (  # noqa: E402,F401  (registration by import)
     repeat,
     block,
     regnet,
+    mlp,
+    window_attention,
 )
 
 rebuild()
@@ -179,5 +193,5 @@ from archlens.layers.residual import Projection  # noqa: E402
 
 FIELD_MODELS.update({"batch_norm": BatchNormOptions, "branches": Branch, "projection": Projection})
 
-__all__ = ["LAYER_TYPES", "CannotScale", "LayerType", "Scaler", "Shape", "holds_layers", "layer_type", "register",
-           "rebuild", "validate_layers"]
+__all__ = ["LAYER_TYPES", "CannotScale", "LayerType", "Scaler", "Shape", "complete", "holds_layers", "layer_type",
+           "register", "rebuild", "validate_layers"]

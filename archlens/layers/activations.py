@@ -110,6 +110,13 @@ class Tanh(_Activation):
 
 @register
 class Softmax(_Activation):
-    """Softmax over the channels (features): exp, sum and divide per element."""
+    """Softmax over the channels (features; a token's features): exp, sum and divide per element."""
 
     type: Literal["softmax"] = "softmax"
+
+    def build(self, builder, name: str, shape: Shape):
+        from torch import nn
+
+        from archlens.layers.modules import tagged
+
+        return tagged(nn.Softmax(dim=-1 if len(shape) == 3 else 1), "softmax")

@@ -16,7 +16,11 @@ declares its fields (pydantic) and implements, for the engines and tools that di
 * ``scale_widths(scaler)``: the layer with its channel counts scaled (``archlens fit``), or
   :class:`CannotScale` saying plainly why not.
 
-Shapes are tuples with the batch first: ``(N, C, H, W)`` for images, ``(N, F)`` for flat features.
+Shapes are tuples with the batch first: ``(N, C, H, W)`` for images, ``(N, F)`` for flat features,
+``(N, T, D)`` for tokens (T tokens of D features each) and ``(N, T)`` for token ids, the input of a
+language model (:class:`TokenIds`, a tuple that says so). Tokens made from an image's positions carry
+their grid (:class:`TokenGrid`: ``T = H x W``), which windowed attention and patch merging need.
+Both are tuples and compare equal to plain ones, so records match the torch engine's shapes.
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ class Builder(Protocol):
     """What a layer type's ``build`` may ask of the builder (:class:`archlens.builder.Builder`)."""
 
     train: bool
+    vocab: int | None
+    """The vocabulary of the network's token-id input (an embedding's default)."""
+    cache: int
+    """A decoding step's key-value cache, in tokens (0: a full forward pass)."""
+    shared: dict
+    """What layers built earlier leave for later ones (a rotary_embedding's tables for attention)."""
 
     def layers(self, layers: Sequence["LayerType"], prefix: str) -> "OrderedDict[str, Any]":
         """The modules of child ``layers`` by name (each builds its own)."""
@@ -131,6 +141,14 @@ class LayerType(Model):
             layer = layer.replace_children([[child.scale_widths(scaler) for child in layers] for _, layers in lists])
         return layer
 
+    def scale_depth(self, depth) -> "LayerType":
+        """This layer with its repeat counts scaled by ``depth(times) -> times`` (``archlens fit --vary
+        depth``); containers scale their children, ``repeat`` its count."""
+        lists = self.children()
+        if not lists:
+            return self
+        return self.replace_children([[child.scale_depth(depth) for child in layers] for _, layers in lists])
+
 
 _DEFAULTS: dict[type, dict] = {}
 
@@ -166,17 +184,65 @@ class Scaler:
         return self._width(channels, groups)
 
 
+class TokenIds(tuple):
+    """The shape ``(N, T)`` of token ids: integers indexing a vocabulary (an ``embedding`` reads them),
+    not features. Equal to the plain tuple.
+
+    >>> TokenIds((1, 128)) == (1, 128)
+    True
+    """
+
+    __slots__ = ()
+
+
+class TokenGrid(tuple):
+    """The shape ``(N, T, D)`` of tokens laid out on a ``grid`` of ``H x W`` positions (``T = H W``):
+    the patches of an image (``to_tokens``). The walk keeps the grid through layers that keep the
+    token count (norms, linear layers, attention, residuals). Equal to the plain tuple.
+
+    >>> TokenGrid((1, 196, 768), (14, 14)).grid
+    (14, 14)
+    """
+
+    def __new__(cls, shape, grid: tuple[int, int]):
+        instance = super().__new__(cls, shape)
+        instance.grid = (grid[0], grid[1])
+        return instance
+
+    def __reduce__(self):
+        return (TokenGrid, (tuple(self), self.grid))
+
+
+def with_grid_of(source: Shape, out: Shape) -> Shape:
+    """``out`` with ``source``'s grid when ``source`` is a :class:`TokenGrid` and ``out`` has its tokens
+    (a layer that keeps the tokens of a grid keeps the grid: a linear layer, attention, a residual)."""
+    if source.__class__ is TokenGrid and out.__class__ is tuple and len(out) == 3 and out[1] == source[1]:
+        return TokenGrid(out, source.grid)
+    return out
+
+
+RANK_NAMES = {4: "an image-shaped input (N x C x H x W)", 2: "a flat input (N x features)",
+              3: "tokens (N x T x D)"}
+
+
 def require_rank(name: str, kind: str, shape: Shape, *ranks: int) -> None:
-    """A :class:`ShapeError` unless ``shape`` has one of ``ranks`` dimensions (batch included)."""
-    if len(shape) in ranks:
+    """A :class:`ShapeError` unless ``shape`` has one of ``ranks`` dimensions (batch included); token
+    ids are accepted by no layer but ``embedding``."""
+    if len(shape) in ranks and shape.__class__ is not TokenIds:
         return
+    need = " or ".join(RANK_NAMES[rank] for rank in ranks if rank in RANK_NAMES)
+    if shape.__class__ is TokenIds:
+        raise ShapeError(f"{kind} needs {need}, got token ids {shape_text(shape)}", where=name,
+                         hint="an embedding turns token ids into features: put one first")
     if 4 in ranks:
-        need, fix = "an image-shaped input (N x C x H x W)", "remove the flatten before it"
+        fix = "turn tokens back into a map with to_image" if len(shape) == 3 else "remove the flatten before it"
+    elif len(shape) == 4:
+        fix = "add a flatten layer before it"
     else:
-        need, fix = "a flat input (N x features)", "add a flatten layer before it"
+        fix = "check the layers before it"
     raise ShapeError(f"{kind} needs {need}, got {shape_text(shape)}", where=name, hint=fix)
 
 
 def channels_of(shape: Shape) -> int:
-    """The channel (feature) count of an image ``(N, C, H, W)`` or flat ``(N, F)`` tensor."""
-    return shape[1]
+    """The channel (feature) count of an image ``(N, C, H, W)``, flat ``(N, F)`` or token ``(N, T, D)`` tensor."""
+    return shape[-1] if len(shape) == 3 else shape[1]

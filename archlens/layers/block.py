@@ -17,7 +17,8 @@ with parameters and used with different numbers.
       - fire: {name: fire2, squeeze: 16, expand: 64}
 
 A use is expanded where it stands, knowing its input: besides its parameters (and the network's
-``params``), its layers may use ``in_channels``, ``in_height`` and ``in_width``. A block of one
+``params``), its layers may use ``in_channels`` (a token's features, for tokens), ``in_height`` and
+``in_width`` (an image's, or the grid of tokens made from one) and ``in_tokens``. A block of one
 layer becomes that layer (named as the use, labelled with the block's name); a block of several
 becomes a ``sequence`` of them.
 """
@@ -31,14 +32,14 @@ from typing_extensions import Annotated
 
 from archlens.errors import SpecError, did_you_mean
 from archlens.layers import register, validate_layers
-from archlens.layers.base import CannotScale, LayerType, construct
+from archlens.layers.base import CannotScale, LayerType, TokenIds, construct
 from archlens.layers.containers import Sequence
 from archlens.layers.expressions import present_layers, substitute
 from archlens.layers.fields import Model, Text
 
 REQUIRED = "required"
 """A parameter's default that means "every use must give it"."""
-BUILTIN_PARAMS = ("in_channels", "in_height", "in_width")
+BUILTIN_PARAMS = ("in_channels", "in_height", "in_width", "in_tokens")
 """What a block's layers know of their input besides their parameters."""
 MAX_BLOCK_NESTING = 32
 
@@ -71,10 +72,19 @@ class BlockDef(Model):
 
 
 def block_input_scope(shape: tuple[int, ...]) -> dict[str, int]:
-    """``in_channels`` (and ``in_height``, ``in_width`` of an image) for a block's expressions."""
+    """``in_channels`` (and ``in_height``, ``in_width`` of an image; ``in_tokens`` and a token's features
+    as ``in_channels`` for tokens, with the grid of tokens made from an image) for a block's expressions."""
+    if len(shape) == 3:
+        scope = {"in_channels": shape[2], "in_tokens": shape[1]}
+        grid = getattr(shape, "grid", None)
+        if grid is not None:
+            scope.update(in_height=grid[0], in_width=grid[1])
+        return scope
     scope = {"in_channels": shape[1]}
     if len(shape) == 4:
         scope.update(in_height=shape[2], in_width=shape[3])
+    elif shape.__class__ is TokenIds:
+        scope = {"in_tokens": shape[1]}
     return scope
 
 

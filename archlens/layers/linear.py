@@ -15,7 +15,8 @@ from archlens.layers.unit import build_unit, record_unit
 
 @register
 class Linear(LayerType):
-    """A fully connected layer; ``in`` features are inferred from the input (no activation by default).
+    """A fully connected layer on the last dimension: flat features (``N x F``) or each token's
+    (``N x T x D``); ``in`` features are inferred from the input (no activation by default).
 
     ``archlens fit`` keeps the width of the network's last linear layer (the classes) and of each
     auxiliary head's.
@@ -30,7 +31,7 @@ class Linear(LayerType):
     widths = ("out",)
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:
-        require_rank(name, "linear", shape, 2)
+        require_rank(name, "linear", shape, 2, 3)
         features = shape[-1]
         out = (*shape[:-1], self.out)
         weight_shape = (self.out, features)

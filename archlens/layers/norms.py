@@ -1,4 +1,4 @@
-"""Normalization layers: ``batch_norm``, ``layer_norm``, ``group_norm`` and ``lrn``."""
+"""Normalization layers: ``batch_norm``, ``layer_norm``, ``rms_norm``, ``group_norm`` and ``lrn``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 from archlens.counting import formulas as F
 from archlens.errors import ShapeError
 from archlens.layers import register
-from archlens.layers.base import LayerType, Shape, require_rank
+from archlens.layers.base import LayerType, Shape, channels_of, require_rank
 from archlens.layers.fields import Number, PositiveInt
 
 Eps = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -44,7 +44,7 @@ class BatchNorm(LayerType):
 @register
 class LayerNorm(LayerType):
     """LayerNorm over the channels of each position (``N x C x H x W``: ConvNeXt's channels-last
-    LayerNorm) or over the features (``N x F``)."""
+    LayerNorm), over the features (``N x F``) or over each token's features (``N x T x D``)."""
 
     type: Literal["layer_norm"] = "layer_norm"
     eps: Eps = 1e-5
@@ -52,8 +52,8 @@ class LayerNorm(LayerType):
     bias: StrictBool = True
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:
-        require_rank(name, "layer_norm", shape, 4, 2)
-        channels = shape[1]
+        require_rank(name, "layer_norm", shape, 4, 3, 2)
+        channels = channels_of(shape)
         weights = channels if self.affine else 0
         biases = channels if self.affine and self.bias else 0
         ops = F.layer_norm(F.numel(shape), affine=self.affine, bias=self.affine and self.bias)
@@ -66,7 +66,29 @@ class LayerNorm(LayerType):
         from archlens.layers.modules import ChannelLayerNorm
 
         norm = ChannelLayerNorm if len(shape) == 4 else nn.LayerNorm
-        return norm(shape[1], eps=self.eps, elementwise_affine=self.affine, bias=self.affine and self.bias)
+        return norm(channels_of(shape), eps=self.eps, elementwise_affine=self.affine, bias=self.affine and self.bias)
+
+
+@register
+class RMSNorm(LayerType):
+    """RMSNorm (LLaMA, T5) over each token's features (``N x T x D``) or the features (``N x F``): x
+    divided by its root mean square, times a learned scale (``affine``; D weights, no shift)."""
+
+    type: Literal["rms_norm"] = "rms_norm"
+    eps: Eps | None = None
+    affine: StrictBool = True
+
+    def infer(self, walker, name: str, shape: Shape) -> Shape:
+        require_rank(name, "rms_norm", shape, 3, 2)
+        features = shape[-1]
+        walker.record(name, "rms_norm", shape, shape, F.rms_norm(F.numel(shape), affine=self.affine),
+                      features if self.affine else 0)
+        return shape
+
+    def build(self, builder, name: str, shape: Shape):
+        from torch import nn
+
+        return nn.RMSNorm(shape[-1], eps=self.eps, elementwise_affine=self.affine)
 
 
 @register

@@ -73,6 +73,9 @@ class Repeat(LayerType):
             layers.append(construct(type(layer), **fields))
         return construct(Sequence, name=self.name, layers=layers, block=self.block or "repeat")
 
+    def scale_depth(self, depth) -> "Repeat":
+        return self.model_copy(update={"times": depth(self.times), "layer": self.layer.scale_depth(depth)})
+
     def scale_widths(self, scaler):
         layer = self.layer.scale_widths(scaler)
         first = self.first

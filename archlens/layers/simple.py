@@ -11,7 +11,7 @@ from typing_extensions import Annotated
 from archlens.counting import formulas as F
 from archlens.errors import ShapeError
 from archlens.layers import register
-from archlens.layers.base import LayerType, Shape, require_rank, shape_text
+from archlens.layers.base import LayerType, Shape, channels_of, require_rank, shape_text
 from archlens.layers.fields import PositiveInt, Probability, Size, pair
 
 
@@ -167,17 +167,18 @@ class ChannelShuffle(LayerType):
 
 @register
 class LayerScale(LayerType):
-    """A learned scale per channel (ConvNeXt): one weight a channel, one multiply an element."""
+    """A learned scale per channel (ConvNeXt) or per token feature (CaiT): one weight a channel, one
+    multiply an element."""
 
     type: Literal["layer_scale"] = "layer_scale"
     init: Annotated[float, Field(allow_inf_nan=False)] = 1e-6
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:
-        require_rank(name, "layer_scale", shape, 4, 2)
-        walker.record(name, "layer_scale", shape, shape, F.elementwise(shape), shape[1])
+        require_rank(name, "layer_scale", shape, 4, 3, 2)
+        walker.record(name, "layer_scale", shape, shape, F.elementwise(shape), channels_of(shape))
         return shape
 
     def build(self, builder, name: str, shape: Shape):
         from archlens.layers.modules import LayerScale as Module
 
-        return Module(shape[1], len(shape), self.init)
+        return Module(channels_of(shape), len(shape), self.init)

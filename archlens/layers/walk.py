@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Sequence
 
 from archlens.counting.formulas import OpCount
 from archlens.errors import SpecError
-from archlens.layers.base import Depth, LayerType, Shape
+from archlens.layers.base import Depth, LayerType, Shape, TokenGrid, with_grid_of
 
 MAX_LAYERS = 100_000
 """The most layers (primitives and containers) a spec may expand to."""
@@ -40,6 +40,17 @@ class Record(NamedTuple):
     activation_bytes: int
 
 
+class Repeated(NamedTuple):
+    """In a walker's records (or groups): the items ``[start, stop)`` (the copy ``source``'s) again, for
+    each name of ``copies``, their names under ``source`` moved under the copy's. ``copies`` grows while
+    the walk finds more copies (:class:`archlens.counting.repeats.RecordList` reads them)."""
+
+    source: str
+    start: int
+    stop: int
+    copies: list[str]
+
+
 class Walker:
     """Walks layers with their input shapes. ``records`` are what each layer computes, in execution
     order (:class:`Record`); ``groups`` are ``[name, kind, output_shape]``; ``inputs`` maps every
@@ -47,11 +58,12 @@ class Walker:
 
     __slots__ = ("train", "params", "blocks", "records", "groups", "inputs", "side_depths", "layers", "limit",
                  "block_chain", "silent", "nesting", "final_depth", "trusted", "record_type", "element_bytes",
-                 "keep_inputs")
+                 "keep_inputs", "vocab", "cache", "rotary", "kv_per_token", "repeats")
 
     def __init__(self, *, train: bool = False, params: dict[str, Any] | None = None,
                  blocks: dict[str, Any] | None = None, limit: int = MAX_LAYERS, record_type: Any = None,
-                 element_bytes: int = 4, keep_inputs: bool = True):
+                 element_bytes: int = 4, keep_inputs: bool = True, vocab: int | None = None, cache: int = 0,
+                 repeats: bool | None = None):
         self.train = train
         self.params = params or {}
         self.blocks = blocks or {}
@@ -71,6 +83,15 @@ class Walker:
         self.record_type = record_type or Record
         self.element_bytes = element_bytes
         self.keep_inputs = keep_inputs  # every layer's input shape, for the builder
+        self.vocab = vocab  # the vocabulary of the network's token-id input (an embedding's default)
+        # a decoding step: the tokens already in the key-value cache (0: a full forward pass)
+        self.cache = cache
+        self.rotary: int | None = None  # the dimension of the rotary tables a rotary_embedding made
+        self.kv_per_token = 0  # the keys and values the attention layers keep of a token (the batch's)
+        # a block the same as the one before, on the same input, is not walked again: its records are
+        # noted as the first copy's, repeated (archlens.counting.repeats). Not for the builder, which
+        # needs every layer's input shape.
+        self.repeats = (not keep_inputs) if repeats is None else repeats
 
     # --- what layer types call ---
 
@@ -111,7 +132,13 @@ class Walker:
         one): a part walked after another but run before it (a residual's ``shortcut_first``). The groups
         between are closed, so no position handed out by :meth:`group` is still in use."""
         for items, begin, middle in ((self.records, start[0], moved[0]), (self.groups, start[1], moved[1])):
+            end = len(items)
             items[begin:] = items[middle:] + items[begin:middle]
+            for index in range(begin, end):  # repeated blocks' notes point into their own part: it moved
+                item = items[index]
+                if item.__class__ is Repeated:
+                    offset = (end - middle) if item.start < middle else -(middle - begin)
+                    items[index] = item._replace(start=item.start + offset, stop=item.stop + offset)
 
     @contextmanager
     def silenced(self):
@@ -139,6 +166,7 @@ class Walker:
         self.nesting += 1
         if self.nesting > MAX_NESTING:
             raise SpecError(f"layers nest deeper than {MAX_NESTING} levels", where=where)
+        last = run = None  # the sibling before, and the run of copies of it (not walked again)
         for index, layer in enumerate(layers):
             name = layer.name or f"{layer.type}_{index}"
             if name in seen:
@@ -151,6 +179,17 @@ class Walker:
             self.layers += 1
             if self.layers > self.limit:
                 self.reserve(1, at)
+            original = layer
+            if last is not None and layer.__class__ is last[0].__class__:
+                if run is None:
+                    run = _Run.after(self, *last)
+                if run is not None and run.repeats(layer, shape):
+                    copy = run.walked.model_copy(update={"name": name})  # its expansion, shared
+                    if self.repeats:
+                        shape, depth = run.again(self, qualified, depth)
+                        walked.append(copy)
+                        continue
+                    layer = copy  # walked again (the builder needs every input), not expanded again
             expansions = 0
             while layer.macro:
                 expansions += 1
@@ -159,26 +198,39 @@ class Walker:
                 layer = layer.expand(self, qualified, shape, at)
             self.inputs[qualified] = shape
             mark = len(self.groups)
+            before, depth_before, first = shape, depth, len(self.records)
+            rotary, kv = self.rotary, self.kv_per_token
             layer, shape, depth = layer.forward(self, qualified, shape, depth, at)
+            if before.__class__ is TokenGrid and shape.__class__ is tuple:  # tokens keep their grid
+                shape = with_grid_of(before, shape)
             if len(self.groups) > mark and self.groups[mark][0] == qualified:
                 self.group_output(mark, shape)
             if layer.name != name:
                 layer = layer.model_copy(update={"name": name})
             walked.append(layer)
+            last, run = (original, layer, qualified, before, shape, depth_before, depth, first, mark, rotary, kv), None
         self.nesting -= 1
         return walked, shape, depth
-
 
     def _walk_expanded(self, layers: Sequence[LayerType], prefix: str, shape: Shape, depth: Depth, where: str
                        ) -> tuple[Sequence[LayerType], Shape, Depth]:
         """The walk of layers expanded before (the hot path of a repeated profile): every layer has its
         unique name and no macro is left, so only shapes are inferred and records made."""
         groups, inputs = self.groups, self.inputs if self.keep_inputs else None
+        repeats, last, run = self.repeats, None, None
         for layer in layers:
             qualified = f"{prefix}.{layer.name}" if prefix else layer.name
+            if last is not None and layer.__class__ is last[0].__class__:
+                if run is None:
+                    run = _Run.after(self, *last)
+                if run is not None and run.repeats(layer, shape):
+                    shape, depth = run.again(self, qualified, depth)
+                    continue
             if inputs is not None:
                 inputs[qualified] = shape
             mark = len(groups)
+            before, depth_before, first = shape, depth, len(self.records)
+            rotary, kv = self.rotary, self.kv_per_token
             if layer.leaf:
                 shape = layer.infer(self, qualified, shape)
                 step = layer.depth_step
@@ -186,9 +238,70 @@ class Walker:
                     depth = (depth[0] + step[0], depth[1] + step[1])
             else:
                 _, shape, depth = layer.forward(self, qualified, shape, depth, where)
+            if before.__class__ is TokenGrid and shape.__class__ is tuple:
+                shape = with_grid_of(before, shape)
             if len(groups) > mark and groups[mark][0] == qualified and groups[mark][2] is None:
                 groups[mark][2] = shape
+            if repeats:
+                last, run = (layer, layer, qualified, before, shape, depth_before, depth, first, mark, rotary, kv), None
         return layers, shape, depth
+
+
+class _Run:
+    """A layer just walked whose next siblings may repeat it: the same layer but for its name, on the
+    same input (its output is its input), leaving the walk's state as it found it. Its copies add the
+    same records and groups: :meth:`again` notes them as :class:`~archlens.counting.repeats.Repeated`
+    instead of walking them."""
+
+    __slots__ = ("original", "walked", "qualified", "shape", "delta", "records", "groups", "state", "kv",
+                 "notes")
+
+    @classmethod
+    def after(cls, walker: Walker, original: LayerType, walked: LayerType, qualified: str, before: Shape,
+              after: Shape, depth_before: Depth, depth_after: Depth, records: int, groups: int, rotary: int | None,
+              kv: int) -> "_Run | None":
+        """The run of the sibling just walked (the walk's state before it: ``records``, ``groups`` and the
+        rotary tables and cache it saw), or None when its copies could not repeat it."""
+        if before != after or getattr(before, "grid", None) != getattr(after, "grid", None):
+            return None
+        if walker.rotary != rotary or walker.silent:
+            return None
+        run = cls()
+        run.original, run.walked, run.qualified, run.shape = original, walked, qualified, before
+        run.delta = (depth_after[0] - depth_before[0], depth_after[1] - depth_before[1])
+        run.records = (records, len(walker.records))
+        run.groups = (groups, len(walker.groups))
+        run.kv = walker.kv_per_token - kv
+        run.notes = None
+        return run
+
+    def repeats(self, layer: LayerType, shape: Shape) -> bool:
+        original = self.original
+        if layer.__class__ is not original.__class__ or shape != self.shape:
+            return False
+        if getattr(shape, "grid", None) != getattr(self.shape, "grid", None):
+            return False
+        theirs = original.__dict__
+        for key, value in layer.__dict__.items():
+            if key != "name":
+                other = theirs[key]
+                if value is not other and value != other:
+                    return False
+        return True
+
+    def again(self, walker: Walker, qualified: str, depth: Depth) -> tuple[Shape, Depth]:
+        """One more copy: its records and groups noted as this run's, repeated; its shape and depth."""
+        if self.notes is None:
+            self.notes = []
+            for items, (start, stop) in ((walker.records, self.records), (walker.groups, self.groups)):
+                if stop > start:
+                    note = Repeated(self.qualified, start, stop, [])
+                    items.append(note)
+                    self.notes.append(note)
+        for note in self.notes:
+            note.copies.append(qualified)
+        walker.kv_per_token += self.kv
+        return self.shape, (depth[0] + self.delta[0], depth[1] + self.delta[1])
 
 
 def size_hint(layers: Sequence[LayerType]) -> int:

@@ -20,23 +20,27 @@ _RECENT_SIZE = 32
 
 
 def input_shape(spec: NetworkSpec, batch: int = 1) -> tuple[int, ...]:
-    """The shape the network's first layer sees: ``(batch, channels, height, width)``."""
-    return (batch, spec.input.channels, spec.input.height, spec.input.width)
+    """The shape the network's first layer sees: ``(batch, channels, height, width)`` for an image,
+    ``(batch, tokens)`` token ids, ``(batch, tokens, features)`` or ``(batch, features)``."""
+    return spec.input.shape(batch)
 
 
 def walk_spec(spec: NetworkSpec, *, batch: int = 1, train: bool = False, record_type=None, element_bytes: int = 4,
-              keep_inputs: bool = True) -> tuple[Walker, list]:
+              keep_inputs: bool = True, cache: int = 0, repeats: bool | None = None) -> tuple[Walker, list]:
     """Walk ``spec`` from its input: the walker (records, groups, input shapes) and the expanded layers.
 
     Specs are immutable, so the expansions of the last few specs are remembered (by identity and
     input, the spec itself kept alive beside its expansion): walking the same spec again walks its
     expanded layers, skipping expansion. ``record_type`` makes each record, with the output's bytes at
     ``element_bytes`` an element; ``keep_inputs`` keeps every layer's input shape (for the builder).
+    ``cache``: a decoding step, the input's tokens added to a key-value cache of that many tokens.
+    ``repeats``: note a repeated block's records once (default: when the inputs are not kept).
     """
-    key = (id(spec), spec.input.channels, spec.input.height, spec.input.width)
+    key = (id(spec), cache)
     recent = _RECENT.get(key)
     walker = Walker(train=train, params=spec.params, blocks=spec.blocks, record_type=record_type,
-                    element_bytes=element_bytes, keep_inputs=keep_inputs)
+                    element_bytes=element_bytes, keep_inputs=keep_inputs, vocab=spec.input.vocab, cache=cache,
+                    repeats=repeats)
     shape = input_shape(spec, batch)
     if recent is not None and recent[0] is spec:
         walker.trusted = True

@@ -18,7 +18,7 @@ from typing import Annotated, Any, List, Union
 
 from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
 
-from archlens.layers import LAYER_TYPES, holds_layers, rebuild
+from archlens.layers import LAYER_TYPES, complete, holds_layers
 from archlens.layers.block import BlockDef
 from archlens.layers.fields import Line, Model, PositiveInt, Text, pair  # noqa: F401 (re-exported)
 from archlens.layers.inception import Inception  # noqa: F401 (re-exported for the analyses)
@@ -35,11 +35,57 @@ Url = Annotated[Line, AfterValidator(_web_address)]
 
 
 class InputShape(Model):
-    """The shape of one input sample (batch size is a profiling option)."""
+    """The shape of one input sample (batch size is a profiling option).
+
+    An image by default (``channels``, ``height``, ``width``: 3 x 224 x 224); token ids of a
+    vocabulary for a language model (``{tokens: 128, vocab: 30522}``: a batch of ``N x 128``
+    integers); tokens of features (``{tokens: 196, features: 768}``: ``N x 196 x 768``); or flat
+    features (``{features: 512}``: ``N x 512``).
+    """
 
     channels: PositiveInt = 3
     height: PositiveInt = 224
     width: PositiveInt = 224
+    tokens: PositiveInt | None = None
+    vocab: PositiveInt | None = None
+    features: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "InputShape":
+        image = sorted({"channels", "height", "width"} & self.model_fields_set)
+        if self.tokens is None and self.vocab is not None:
+            raise ValueError("vocab goes with tokens: write {tokens: 128, vocab: 30522}")
+        if self.tokens is not None and (self.vocab is None) == (self.features is None):
+            raise ValueError("tokens need either vocab (token ids: {tokens: 128, vocab: 30522}) or features "
+                             "(vectors: {tokens: 196, features: 768}), not both")
+        if (self.tokens is not None or self.features is not None) and image:
+            raise ValueError(f"{', '.join(image)} describe an image; a token or feature input has none")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``image``, ``ids`` (token ids), ``tokens`` (token features) or ``features`` (flat)."""
+        if self.tokens is not None:
+            return "ids" if self.vocab is not None else "tokens"
+        return "features" if self.features is not None else "image"
+
+    def shape(self, batch: int = 1) -> tuple[int, ...]:
+        """The input's shape with the batch first: ``(N, C, H, W)``, ``(N, T)`` token ids,
+        ``(N, T, D)`` or ``(N, F)``.
+
+        >>> InputShape(tokens=128, vocab=30522).shape(8)
+        (8, 128)
+        """
+        from archlens.layers.base import TokenIds
+
+        kind = self.kind
+        if kind == "image":
+            return (batch, self.channels, self.height, self.width)
+        if kind == "ids":
+            return TokenIds((batch, self.tokens))
+        if kind == "tokens":
+            return (batch, self.tokens, self.features)
+        return (batch, self.features)
 
 
 class Accuracy(Model):
@@ -165,4 +211,4 @@ FIELD_MODELS.update({"input": InputShape, "metadata": Metadata, "accuracy": Accu
                      "budget": Budget,
                      "blocks": BlockBudget})
 TOP_LEVEL[:] = [NetworkSpec]
-rebuild([NetworkSpec])  # the layer types are built already: only the network's own fields
+complete(NetworkSpec)  # the layer types are registered already: only the network's own fields

@@ -1,11 +1,13 @@
 """The spine: for every built-in network, the analytic engine on the spec and the torch engine on the
-built module (meta device) give the same records, groups, depth and totals, to the last operation."""
+built module (meta device) give the same records, groups, depth and totals, to the last operation
+(language models run on int64 token ids)."""
 
 import pytest
 
 import archlens
 from archlens.counting.analytic import profile_spec
 from archlens.counting.torch_engine import profile_module
+from archlens.profiler import spec_inputs
 from archlens.spec import load_spec
 
 
@@ -14,8 +16,9 @@ def test_analytic_and_torch_engines_agree(builtin, train):
     spec = load_spec(builtin)
     # training-mode BatchNorm needs more than one value per channel (PyTorch refuses a 1x1 map of one
     # sample: inception-v3's auxiliary head has a 1x1 map at its last BatchNorm), so train on two
-    analytic = profile_spec(spec, batch=2 if train else 1, train=train)
-    torch_profile = profile_module(archlens.build(spec, device="meta", train=train), analytic.input_shape,
+    batch = 2 if train else 1
+    analytic = profile_spec(spec, batch=batch, train=train)
+    torch_profile = profile_module(archlens.build(spec, device="meta", train=train), **spec_inputs(spec, batch),
                                    train=train, name=spec.name)
     assert torch_profile.unsupported == ()
     assert [layer.name for layer in torch_profile.layers] == [layer.name for layer in analytic.layers]

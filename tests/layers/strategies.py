@@ -1,8 +1,9 @@
 """Hypothesis strategies: for every registered layer type, random valid instances on a given input.
 
 ``LAYER_EXAMPLES[type](shape)`` draws ``(layer in the file form, output shape, blocks)`` for an input of
-``shape`` (without the batch: ``(C, H, W)`` or ``(F,)``), valid by construction: sizes follow
-PyTorch's rules, written out here independently of archlens. ``blocks`` are block definitions the
+``shape`` (without the batch: ``(C, H, W)``, ``(F,)``, tokens ``(T, D)`` (a :class:`Tokens`, with the
+grid of the image they came from) or token ids ``(T,)`` (:class:`Ids`)), valid by construction: sizes
+follow PyTorch's rules, written out here independently of archlens. ``blocks`` are block definitions the
 layer needs (a block use). The registry test fails for a registered type that has no entry here, so
 a new layer type cannot land untested.
 """
@@ -16,8 +17,33 @@ from hypothesis import strategies as st
 Shape = tuple[int, ...]
 
 
+class Tokens(tuple):
+    """``(T, D)`` tokens, made from an image's ``grid`` (or ``None``)."""
+
+    def __new__(cls, shape, grid=None):
+        instance = super().__new__(cls, shape)
+        instance.grid = grid
+        return instance
+
+
+class Ids(tuple):
+    """``(T,)`` token ids of a vocabulary."""
+
+
 def image(shape: Shape) -> bool:
     return len(shape) == 3
+
+
+def features(shape: Shape) -> int:
+    """The features a linear layer reads: the last dimension (of flat features or of each token)."""
+    return shape[-1]
+
+
+def keep_tokens(shape: Shape, out: Shape) -> Shape:
+    """``out`` as tokens on ``shape``'s grid where ``shape`` is tokens and ``out`` keeps their count."""
+    if isinstance(shape, Tokens) and len(out) == 2 and out[0] == shape[0]:
+        return Tokens(out, shape.grid)
+    return out
 
 
 def conv_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
@@ -80,7 +106,7 @@ def conv_transpose(draw, shape: Shape):
 def linear(draw, shape: Shape):
     out = draw(st.integers(1, 16))
     body = {"out": out, "bias": draw(st.booleans()), "activation": draw(st.sampled_from(["none", "relu", "gelu"]))}
-    return {"linear": body}, (out,), {}
+    return {"linear": body}, keep_tokens(shape, (*shape[:-1], out)), {}
 
 
 def pool_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, dilation: int = 1) -> int:
@@ -228,13 +254,13 @@ def residual(draw, shape: Shape):
                                 "batch_norm": True, "bias": False}}]
             out = (out_channels, (shape[1] - 1) // stride + 1, (shape[2] - 1) // stride + 1)
     else:
-        layers = [{"linear": {"out": shape[0]}}]
+        layers = [{"linear": {"out": features(shape)}}]
         out = shape
         rule = draw(st.sampled_from(["identity", "optional", "list"]))
     body: dict = {"layers": layers, "activation": draw(st.sampled_from(["none", "relu"]))}
     if rule == "list":
         body["shortcut"] = [{"identity": {}}] if draw(st.booleans()) else (
-            [{"conv": {"out": shape[0], "kernel": 1}}] if image(shape) else [{"linear": {"out": shape[0]}}])
+            [{"conv": {"out": shape[0], "kernel": 1}}] if image(shape) else [{"linear": {"out": features(shape)}}])
     elif rule != "identity":
         body["shortcut"] = rule
     if draw(st.booleans()):
@@ -251,7 +277,7 @@ def gate(draw, shape: Shape):
         layers = ([{"adaptive_avgpool": {"output": 1}}] if per_channel else []) + [
             {"conv": {"out": shape[0], "kernel": 1, "activation": "sigmoid"}}]
     else:
-        layers = [{"linear": {"out": shape[0], "activation": "sigmoid"}}]
+        layers = [{"linear": {"out": features(shape), "activation": "sigmoid"}}]
     return {"gate": {"layers": layers}}, shape, {}
 
 
@@ -300,7 +326,7 @@ def repeat(draw, shape: Shape):
             return {"repeat": body}, (out, *size), blocks
         body = {"times": times, "layer": layer, **({"first": first} if first else {})}
         return {"repeat": body}, (out, *size), {}
-    return {"repeat": {"times": times, "layer": {"linear": {"out": shape[0]}}}}, shape, {}
+    return {"repeat": {"times": times, "layer": {"linear": {"out": features(shape)}}}}, shape, {}
 
 
 @st.composite
@@ -314,9 +340,9 @@ def block(draw, shape: Shape):
             {"squeeze_excite": {"squeeze": "${max(1, in_channels // 4)}"}},
         ]}}]}}
     if not image(shape):
-        blocks = {"mlp": {"params": {"hidden": 8}, "widths": ["hidden"], "layers": [
+        blocks = {"ffn": {"params": {"hidden": 8}, "widths": ["hidden"], "layers": [
             {"linear": {"out": "$hidden", "activation": "gelu"}}, {"linear": {"out": "$in_channels"}}]}}
-        return {"mlp": {"hidden": draw(st.integers(1, 12))}}, shape, blocks
+        return {"ffn": {"hidden": draw(st.integers(1, 12))}}, shape, blocks
     width = draw(st.integers(1, 6))
     stride = draw(st.integers(1, 2))
     out = (2 * width, (shape[1] - 1) // stride + 1, (shape[2] - 1) // stride + 1)
@@ -342,14 +368,171 @@ def aux(draw, shape: Shape):
                                {"linear": {"out": draw(st.integers(1, 5))}}]}}, shape, {}
 
 
+# --- tokens (issue 12) ---------------------------------------------------------------------------
+
+
+@st.composite
+def embedding(draw, shape: Shape):
+    dim = draw(st.integers(1, 12))
+    body: dict = {"dim": dim}
+    if draw(st.booleans()):
+        body["vocab"] = draw(st.integers(1, 50))
+    return {"embedding": body}, Tokens((shape[0], dim)), {}
+
+
+@st.composite
+def position_embedding(draw, shape: Shape):
+    body: dict = {}
+    if draw(st.booleans()):
+        body["learned"] = False
+    if draw(st.booleans()):
+        body["positions"] = shape[0] + draw(st.integers(0, 5))
+    return {"position_embedding": body}, shape, {}
+
+
+@st.composite
+def class_token(draw, shape: Shape):
+    tokens = draw(st.integers(1, 2))
+    return {"class_token": {"tokens": tokens} if tokens > 1 else {}}, Tokens((shape[0] + tokens, shape[1])), {}
+
+
+def to_tokens(shape: Shape):
+    channels, height, width = shape
+    return st.just(({"to_tokens": {}}, Tokens((height * width, channels), (height, width)), {}))
+
+
+def to_image(shape: Shape):
+    height, width = shape.grid
+    return st.just(({"to_image": {}}, (shape[1], height, width), {}))
+
+
+def patch_merge(shape: Shape):
+    height, width = shape.grid
+    grid = ((height + 1) // 2, (width + 1) // 2)
+    return st.just(({"patch_merge": {}}, Tokens((grid[0] * grid[1], 4 * shape[1]), grid), {}))
+
+
+@st.composite
+def token_pool(draw, shape: Shape):
+    return {"token_pool": {"mode": draw(st.sampled_from(["first", "mean"]))}}, (shape[1],), {}
+
+
+@st.composite
+def attention_body(draw, shape: Shape, *, rotary: bool = False):
+    """An attention layer on ``shape``'s tokens: (body, head_dim)."""
+    dim = shape[1]
+    body: dict = {}
+    if rotary or draw(st.booleans()):
+        head_dim = draw(st.sampled_from([2, 4, 6]))
+        heads = draw(st.integers(1, 4))
+        body.update(heads=heads, head_dim=head_dim)
+    else:
+        heads = draw(st.sampled_from(divisors(dim)))
+        head_dim = dim // heads
+        body["heads"] = heads
+    kv_heads = draw(st.sampled_from(divisors(heads)))
+    if kv_heads != heads:
+        body["kv_heads"] = kv_heads
+    for field, choices in (("causal", [False, True, "skip"]), ("bias", [True, False]), ("out_bias", [True, False]),
+                           ("qkv", ["fused", "separate"])):
+        value = draw(st.sampled_from(choices))
+        if value != choices[0]:
+            body[field] = value
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 12))
+    if rotary:
+        body["rotary"] = True
+    return body, head_dim
+
+
+@st.composite
+def attention(draw, shape: Shape):
+    rotary = draw(st.booleans())
+    body, head_dim = draw(attention_body(shape, rotary=rotary))
+    out = keep_tokens(shape, (shape[0], body.get("out", shape[1])))
+    if not rotary:
+        return {"attention": body}, out, {}
+    return {"sequence": {"layers": [{"rotary_embedding": {"dim": head_dim}}, {"attention": body}]}}, out, {}
+
+
+@st.composite
+def rotary_embedding(draw, shape: Shape):
+    if draw(st.booleans()):
+        return {"rotary_embedding": {"dim": draw(st.sampled_from([2, 4, 8])), "base": 500000.0}}, shape, {}
+    body, head_dim = draw(attention_body(shape, rotary=True))
+    out = keep_tokens(shape, (shape[0], body.get("out", shape[1])))
+    return {"sequence": {"layers": [{"rotary_embedding": {"dim": head_dim}}, {"attention": body}]}}, out, {}
+
+
+@st.composite
+def window_attention(draw, shape: Shape, kind: str = "window_attention"):
+    height, width = shape.grid
+    dim = shape[1]
+    body: dict = {}
+    if draw(st.booleans()):
+        body.update(heads=draw(st.integers(1, 3)), head_dim=draw(st.sampled_from([2, 4])))
+    else:
+        body["heads"] = draw(st.sampled_from(divisors(dim)))
+    if kind == "window_attention" and draw(st.booleans()):
+        wh, ww = draw(st.sampled_from(divisors(height))), draw(st.sampled_from(divisors(width)))
+        body["partition"] = "grid"
+    else:
+        wh, ww = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+        if draw(st.booleans()):
+            sh, sw = draw(st.integers(0, wh - 1)), draw(st.integers(0, ww - 1))
+            body["shift"] = sh if sh == sw else [sh, sw]
+    body["window"] = wh if wh == ww else [wh, ww]
+    for field in ("bias", "out_bias"):
+        if draw(st.booleans()):
+            body[field] = False
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 10))
+    return {kind: body}, Tokens((shape[0], body.get("out", dim)), shape.grid), {}
+
+
+@st.composite
+def mlp(draw, shape: Shape):
+    body: dict = {"hidden": draw(st.integers(1, 16))}
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        body["dropout"] = 0.1
+    if draw(st.booleans()):
+        body["activation"] = draw(st.sampled_from(["relu", "gelu_tanh", "silu"]))
+    if draw(st.booleans()):
+        body["bias"] = False
+    return {"mlp": body}, keep_tokens(shape, (*shape[:-1], body.get("out", shape[-1]))), {}
+
+
+@st.composite
+def gated_mlp(draw, shape: Shape):
+    body: dict = {"hidden": draw(st.integers(1, 16))}
+    if draw(st.booleans()):
+        body["out"] = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        body["activation"] = draw(st.sampled_from(["gelu", "none", "relu"]))
+    if draw(st.booleans()):
+        body["bias"] = True
+    return {"gated_mlp": body}, keep_tokens(shape, (*shape[:-1], body.get("out", shape[-1]))), {}
+
+
 def activation(kind: str, body=None):
     return same_shape(kind, body)
 
 
 IMAGE_ONLY = {"conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "group_norm",
               "lrn", "upsample", "channel_shuffle", "inception", "vgg_stage", "squeeze_excite", "regnet", "flatten",
-              "aux"}
+              "aux", "to_tokens"}
 """Types drawn on image inputs only (the rest are drawn on images and on flat features)."""
+TOKEN_ONLY = {"attention", "rotary_embedding", "window_attention", "cosine_window_attention", "patch_merge",
+              "to_image", "class_token", "position_embedding", "segment_embedding", "token_pool"}
+"""Types drawn on tokens (from an image, on its grid) only."""
+IDS_ONLY = {"embedding"}
+"""Types drawn on token ids only."""
+TOKEN_CAPABLE = {"linear", "layer_norm", "rms_norm", "mlp", "gated_mlp", "relu", "relu6", "leaky_relu", "gelu", "silu",
+                 "sigmoid", "hardsigmoid", "hardswish", "tanh", "softmax", "dropout", "identity", "stochastic_depth",
+                 "layer_scale", "sequence", "residual", "gate", "repeat", "block"}
+"""Types drawn on tokens as well as on their other inputs."""
 
 LAYER_EXAMPLES = {
     "conv": conv,
@@ -392,11 +575,26 @@ LAYER_EXAMPLES = {
     "repeat": repeat,
     "block": block,
     "regnet": regnet,
+    "embedding": embedding,
+    "position_embedding": position_embedding,
+    "segment_embedding": same_shape("segment_embedding", st.sampled_from([{}, {"segments": 3}])),
+    "class_token": class_token,
+    "to_tokens": to_tokens,
+    "to_image": to_image,
+    "patch_merge": patch_merge,
+    "token_pool": token_pool,
+    "rms_norm": same_shape("rms_norm", st.sampled_from([{}, {"eps": 1e-6}, {"affine": False}])),
+    "attention": attention,
+    "rotary_embedding": rotary_embedding,
+    "window_attention": window_attention,
+    "cosine_window_attention": lambda shape: window_attention(shape, "cosine_window_attention"),
+    "mlp": mlp,
+    "gated_mlp": gated_mlp,
 }
 
 
-FLAT_ONLY = {"linear"}
-"""Types drawn on flat features only."""
+FLAT_ONLY = {"linear", "rms_norm", "mlp", "gated_mlp"}
+"""Types drawn on flat features (or tokens) only."""
 
 
 @st.composite
@@ -405,24 +603,45 @@ def spec_with(draw, kind: str, *, lead: bool = False, head: bool = False):
     then every width the layer sees comes from a layer ``fit`` scales too), the layer, and a head
     (pool, flatten, linear) after (always with ``head``: the classifier whose width ``fit`` keeps);
     as plain data, with the blocks it needs."""
-    flat = kind in FLAT_ONLY or (kind not in IMAGE_ONLY and draw(st.booleans()))
+    if kind in IDS_ONLY:
+        mode = "ids"
+    elif kind in TOKEN_ONLY:
+        mode = "tokens"
+    else:
+        flat = kind in FLAT_ONLY or (kind not in IMAGE_ONLY and draw(st.booleans()))
+        mode = "flat" if flat else "image"
+        if kind in TOKEN_CAPABLE and draw(st.booleans()):
+            mode = "tokens"
     channels = draw(st.integers(1, 6))
     height, width = draw(st.integers(4, 16)), draw(st.integers(4, 16))
     layers: list = []
     shape: Shape = (channels, height, width)
     input_channels = channels
+    if mode == "ids":
+        tokens, vocab = draw(st.integers(1, 12)), draw(st.integers(1, 60))
+        shape = Ids((tokens,))
+        layer, out, blocks = draw(LAYER_EXAMPLES[kind](shape))
+        layers = [layer]
+        if head or draw(st.booleans()):
+            layers += [{"token_pool": {"mode": "mean"}}, {"linear": {"out": 3}}]
+        return {"name": f"random-{kind}", "input": {"tokens": tokens, "vocab": vocab}, "layers": layers}
     if lead or kind == "aux" or draw(st.booleans()):  # an aux head is a side output: something runs before it
         input_channels = draw(st.integers(1, 3))
         channels = draw(st.sampled_from([2, 4, 6, 8]))
         layers.append({"conv": {"out": channels, "kernel": 3, "padding": 1}})
         shape = (channels, height, width)
-    if flat:
+    if mode == "flat":
         layers += [{"adaptive_avgpool": {"output": 1}}, {"flatten": {}}]
         shape = (channels,)
+    elif mode == "tokens":
+        layers.append({"to_tokens": {}})
+        shape = Tokens((height * width, channels), (height, width))
     layer, out, blocks = draw(LAYER_EXAMPLES[kind](shape))
     layers.append({**layer})
     if (out is None or len(out) == 3) and (head or draw(st.booleans())):
         layers += [{"adaptive_avgpool": {"output": 1}}, {"flatten": {}}, {"linear": {"out": 3}}]
+    elif out is not None and len(out) == 2 and (head or draw(st.booleans())):
+        layers += [{"token_pool": {"mode": "mean"}}, {"linear": {"out": 3}}]
     elif out is not None and len(out) == 1 and (head or draw(st.booleans())):
         layers.append({"linear": {"out": 3}})
     data = {"name": f"random-{kind}", "input": {"channels": input_channels, "height": height, "width": width},

@@ -20,6 +20,7 @@ from archlens.counting.torch_engine import profile_module
 from archlens.layers import LAYER_TYPES
 from archlens.errors import ShapeError
 from archlens.layers.base import CannotScale
+from archlens.profiler import spec_inputs
 from archlens.spec import dump_yaml, expand, load_spec
 
 from ..hardening.strategies import examples
@@ -38,7 +39,7 @@ def engines_agree(spec, train: bool) -> None:
     batch = 2 if train else 1  # training-mode BatchNorm needs more than one value per channel
     analytic = profile_spec(spec, train=train, batch=batch)
     module = archlens.build(spec, device="meta", train=train)
-    measured = profile_module(module, analytic.input_shape, train=train, name=spec.name)
+    measured = profile_module(module, **spec_inputs(spec, batch), train=train, name=spec.name)
     assert measured.unsupported == ()
     assert [layer.name for layer in measured.layers] == [layer.name for layer in analytic.layers]
     for ours, theirs in zip(measured.layers, analytic.layers):
@@ -61,8 +62,11 @@ def test_engines_agree_build_runs_and_show_round_trips(kind):
         network = archlens.build(spec)
         assert sum(p.numel() for p in network.parameters()) == analytic.totals.params
         with torch.no_grad():
-            output = network(torch.randn(analytic.input_shape, generator=torch.Generator().manual_seed(0)))
-        assert tuple(output.shape) == analytic.layers[-1].output_shape
+            if spec.input.kind == "ids":  # token 0 is in every vocabulary
+                output = network(torch.zeros(analytic.input_shape, dtype=torch.long))
+            else:
+                output = network(torch.randn(analytic.input_shape, generator=torch.Generator().manual_seed(0)))
+        assert tuple(output.shape) == analytic.rollup(1)[-1].output_shape  # what the last block returned
         shown = dump_yaml(expand(spec))
         reloaded = load_spec(yaml.safe_load(shown))
         assert profile_spec(reloaded, train=True).to_json() == profile_spec(spec, train=True).to_json()

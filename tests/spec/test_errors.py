@@ -91,7 +91,7 @@ def test_json_specs_and_duplicate_json_keys(tmp_path):
     ("  - conv: {name: c, out: 8, kernel: 3, groups: 2}", "c: groups=2 must divide both input channels (3)"),
     ("  - conv: {name: big, out: 8, kernel: 300}", "big: kernel 300x300 is larger than the padded input 224x224"),
     ("  - flatten: {}\n  - conv: {name: c2, out: 8, kernel: 3}", "c2: conv needs an image-shaped input"),
-    ("  - linear: {name: fc, out: 10}", "fc: linear needs a flat input (N x features), got 1x3x224x224"),
+    ("  - linear: {name: fc, out: 10}", "fc: linear needs a flat input (N x features) or tokens (N x T x D), got 1x3x224x224"),
     ("  - maxpool: {name: p, kernel: 2, padding: 2}", "p: padding 2 is more than half the kernel 2"),
     ("  - parallel: {name: par, branches: [{name: a, layers: [{conv: {out: 4, kernel: 3}}]},"
      " {name: b, layers: [{conv: {out: 4, kernel: 1}}]}]}", "par: branch outputs cannot be concatenated"),

@@ -9,6 +9,14 @@ Names differ (torchvision's ``layer1.0.downsample.0`` is the spec's ``layer1.0.s
 layers are matched by position; element counts rather than shapes, since a channels-last linear
 layer (ConvNeXt) is the spec's 1x1 convolution.
 
+Attention is one row a block on both sides: implementations split it differently (torchvision's
+``nn.MultiheadAttention`` and Swin attention are one module each, their projections read as weights;
+MaxViT calls its ``to_qkv`` and ``merge`` linear layers; Hugging Face's BERT has ``query``, ``key``,
+``value`` and an output ``dense``), so every record with MACs inside an attention block (an archlens
+``attention`` group; an implementation's module of a class in :data:`ATTENTION_CLASSES`) folds into one
+row of its output elements, parameters and MACs. Hugging Face models are built from configs
+(:data:`HF_CONFIGS`, defaults otherwise) and run on int64 token ids.
+
     python -m tests.zoo.crosscheck resnet50     # prints the first difference, if any
 """
 
@@ -19,6 +27,17 @@ from dataclasses import dataclass
 from math import prod
 
 WEIGHTED = ("conv", "conv_transpose", "linear")
+ATTENTION_CLASSES = {"MultiheadAttention", "ShiftedWindowAttention", "ShiftedWindowAttentionV2",
+                     "RelativePositionalMultiHeadAttention", "BertAttention", "GPT2Attention", "LlamaAttention"}
+"""Implementation modules that are one attention block (their records fold into one row)."""
+HF_CONFIGS = {
+    "gpt3-175b": {"n_embd": 12288, "n_layer": 96, "n_head": 96, "n_positions": 2048, "vocab_size": 50257},
+    "llama-3-8b": {"hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+                   "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+                   "max_position_embeddings": 8192, "rope_theta": 500000.0, "rms_norm_eps": 1e-5,
+                   "tie_word_embeddings": False},
+}
+"""Hugging Face configs of the built-ins that are not a config class's defaults (bert-base, gpt2 are)."""
 
 
 @dataclass(frozen=True)
@@ -34,23 +53,50 @@ class Row:
         return (self.input_elements, self.output_elements, self.params, self.macs)
 
 
-def weighted_rows(profile) -> list[Row]:
-    """The layers with weights (convolutions and linear layers) of a profile, in execution order."""
-    return [Row(layer.name, layer.kind, prod(layer.input_shape), prod(layer.output_shape), layer.params, layer.macs)
-            for layer in profile.layers if layer.kind in WEIGHTED or layer.kind.startswith("conv")]
+def weighted_rows(profile, scopes=()) -> list[Row]:
+    """The layers with weights (convolutions and linear layers) of a profile, in execution order, each
+    attention block (records under one of ``scopes``) folded into one row."""
+    rows: list[Row] = []
+    folded: dict[str, int] = {}
+    outputs = {group.name: prod(group.output_shape) for group in profile.groups}
+    for layer in profile.layers:
+        scope = next((s for s in scopes if layer.name == s or layer.name.startswith(s + ".")), None)
+        if scope is not None:
+            if not layer.macs:
+                continue
+            if scope not in folded:
+                folded[scope] = len(rows)
+                rows.append(Row(scope, "attention", 0, outputs.get(scope, 0), 0, 0))
+            row = rows[folded[scope]]
+            rows[folded[scope]] = Row(row.name, row.kind, 0, row.output_elements, row.params + layer.params,
+                                      row.macs + layer.macs)
+        elif layer.kind in WEIGHTED or layer.kind.startswith("conv"):
+            rows.append(Row(layer.name, layer.kind, prod(layer.input_shape), prod(layer.output_shape), layer.params,
+                            layer.macs))
+    return rows
 
 
-def implementation(reference: str):
-    """A factory for ``library:name`` (``torchvision:resnet50``) with random weights."""
+def implementation(reference: str, spec=None):
+    """A factory for ``library:name`` (``torchvision:resnet50``) with random weights; ``spec`` gives the
+    input size (torchvision's ViTs are built for one) and the Hugging Face config (:data:`HF_CONFIGS`)."""
     library, _, model = reference.partition(":")
     if library == "torchvision":
         import torchvision
 
-        return lambda: _tensor_arithmetic_on_cpu(lambda: torchvision.models.get_model(model, weights=None))
+        options = {}
+        if model.startswith("vit_") and spec is not None:
+            options["image_size"] = spec.input.height
+        return lambda: _tensor_arithmetic_on_cpu(lambda: torchvision.models.get_model(model, weights=None, **options))
     if library == "timm":
         import timm
 
         return lambda: timm.create_model(model, pretrained=False)
+    if library == "transformers":
+        import transformers
+
+        model_class = getattr(transformers, model)
+        config = model_class.config_class(**HF_CONFIGS.get(spec.name if spec is not None else "", {}))
+        return lambda: model_class(config).eval()
     raise ValueError(f"no cross-check for {reference!r}")
 
 
@@ -96,17 +142,25 @@ class Comparison:
 
 
 def compare(name: str) -> Comparison:
+    import torch
+
     import archlens
     from archlens.counting.torch_engine import profile_module
+    from archlens.profiler import spec_inputs
 
     spec = archlens.load_spec(name)
     reference = spec.metadata.reference
     ours = archlens.profile(spec)
-    theirs = profile_module(implementation(reference.implementation), ours.input_shape, name=name)
+    with torch.device("meta"):
+        model = implementation(reference.implementation, spec)()
+    theirs = profile_module(model, **spec_inputs(spec), name=name)
+    their_scopes = [module_name for module_name, module in model.named_modules()
+                    if type(module).__name__ in ATTENTION_CLASSES]
+    our_scopes = [group.name for group in ours.groups if group.kind == "attention"]
     # parameters of modules that never run at inference (torchvision builds auxiliary heads) are apart
     running = sum(layer.params for layer in theirs.layers if layer.kind != "not called")
-    return Comparison(weighted_rows(ours), weighted_rows(theirs), (ours.totals.params, ours.totals.macs),
-                      (running, theirs.totals.macs))
+    return Comparison(weighted_rows(ours, our_scopes), weighted_rows(theirs, their_scopes),
+                      (ours.totals.params, ours.totals.macs), (running, theirs.totals.macs))
 
 
 if __name__ == "__main__":  # pragma: no cover - a debugging aid
