@@ -130,7 +130,9 @@ def report_progress(networks: int):
     @contextlib.contextmanager
     def bar():
         # profile each, compare, diff, study, claims, (Markdown: study figures,) draw each network, write
-        progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
+        # markup=False: a step names a network, whose name is the user's text ("[/bold]" would raise, and
+        # "[link=...]googlenet[/link]" show a link); the terminal gets it as written
+        progress = Progress(TextColumn("{task.description:<28}", markup=False), BarColumn(), TimeElapsedColumn(),
                             console=Console(stderr=True), transient=True)
         with progress:
             task = progress.add_task("report", total=2 * networks + 6)

@@ -29,6 +29,15 @@ WIDTH = 1000
 """The terminal renderer's line width: wide enough never to squeeze a table (lines are right-stripped)."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """Text any output can encode as UTF-8: a lone surrogate (a module's layer names can hold one, from
+    an ``nn.ModuleDict`` key; a spec's cannot) becomes U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _cells(table: Table, row: tuple[Any, ...]) -> list[str]:
     return [cell_text(cell, column.unit) for column, cell in zip(table.columns, row)]
 
@@ -74,7 +83,7 @@ def terminal(result: Any, **options: Any) -> str:
         console.print(prose_text(line), soft_wrap=True)
     if view.legend is not None:
         console.print(prose_text(view.legend), soft_wrap=True)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    return _encodable("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
 
 # --- Markdown ---
@@ -169,7 +178,7 @@ def markdown(result: Any, **options: Any) -> str:
         text += "\n" + "".join(f"- {markdown_text(prose_text(line))}\n" for line in view.summary)
     if view.legend is not None:
         text += f"\n_{markdown_inline(prose_text(view.legend))}_\n"
-    return text
+    return _encodable(text)
 
 
 # --- CSV ---
@@ -215,7 +224,7 @@ def csv_text(result: Any, **options: Any) -> str:
     fields = list(records[0])
     lines = [",".join(csv_field(name) for name in fields)]
     lines += [",".join(csv_field(record.get(name)) for name in fields) for record in records]
-    return "\n".join(lines) + "\n"
+    return _encodable("\n".join(lines) + "\n")
 
 
 # --- JSON ---
@@ -230,7 +239,9 @@ def _json_value(value: Any) -> Any:
 def json_text(result: Any, *, indent: int = 2, **options: Any) -> str:
     """The result's data as JSON with a stable key order, and the counting conventions as its last field."""
     data = {**result.to_dict(**options), "conventions": JSON_CONVENTIONS}
-    return json.dumps(data, indent=indent, ensure_ascii=False, default=_json_value) + "\n"
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=_json_value) + "\n"
+    # a lone surrogate (in a string: nowhere else) as JSON's escape, which reads back as the same string
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 # --- HTML ---
@@ -262,7 +273,7 @@ def html_text(result: Any, **options: Any) -> str:
     if view.legend is not None:
         out.append(f'<p class="legend"><i>{esc(prose_text(view.legend))}</i></p>')
     out.append("</div>")
-    return "".join(out)
+    return _encodable("".join(out))
 
 
 NOTEBOOK_STYLE = (

@@ -12,6 +12,7 @@ metadata and block label; each output is compared with the same network's with p
 """
 
 import csv
+import json
 import io
 import string
 from html.parser import HTMLParser
@@ -228,3 +229,154 @@ def test_no_csv_output_holds_a_formula(capsys, command):
     assert all(is_number(cell) for cell in cells if cell.startswith(FORMULA_STARTS))
     if command == "compare":
         assert f"'{NAME}" in cells
+
+
+# --- the terminal ---
+
+MARKUP = "[/bold] [link=http://evil]googlenet[/link] [red]x[/red] :smile: \\[y]"
+
+
+def markup_spec(folder) -> str:
+    path = folder / "markup.yaml"
+    path.write_text(yaml.safe_dump({"name": MARKUP, "description": "[bold]d[/bold]",
+                                    "input": {"channels": 3, "height": 8, "width": 8},
+                                    "layers": [{"conv": {"name": "c1", "out": 4, "kernel": 3}}]}))
+    return str(path)
+
+
+@pytest.mark.parametrize("command", [["profile"], ["show"], ["validate"], ["check", "--max-macs", "1"],
+                                     ["compare", "alexnet"]])
+def test_rich_markup_in_a_name_prints_as_written(tmp_path, capsys, command):
+    """`[/bold]` in a name was a MarkupError (exit 3), `[link=...]googlenet[/link]` a plain "googlenet"."""
+    spec = markup_spec(tmp_path)
+    assert main([command[0], spec, *command[1:]]) in (0, 1)
+    out, err = capsys.readouterr()
+    assert MARKUP in out + err
+
+
+def test_the_report_progress_bar_shows_names_as_written(monkeypatch):
+    from archlens.cli.drawings import report_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with report_progress(2) as step:
+        step(f"draw {MARKUP}")
+    assert MARKUP[:28 - len("draw ")] in terminal.getvalue()
+
+
+# --- fit's YAML: the comment header and the spec ---
+
+def worst_name() -> str:
+    """The worst one-line name validate accepts: YAML's indicators, a byte-order mark, noncharacters a
+    YAML reader refuses (U+FFFE, U+FFFF), a right-to-left override, zero-width and wide spaces, an
+    emoji, rich markup, and 200 characters in all."""
+    name = ("n: 'x' \"y\" # z {a} [b] &c *d !e |f >g %h @i `j ~ - ? , \ufeff\ufffe\uffff\u202e\u200b\xa0\u3000"
+            "\U0010ffff\U0001f600\ufdd0 [/bold] \\")
+    return (name + "_" * 200)[:200]
+
+
+@pytest.mark.parametrize("name", [worst_name(), "x" * 200, "# not: a key"], ids=["worst", "longest", "hash"])
+def test_fit_writes_yaml_that_reads_back_as_its_spec(tmp_path, capsys, name):
+    """The fitted file's comment header could not be read (U+FFFF: "unacceptable character"), and a
+    200-character name became a 207-character one that validate refuses."""
+    import archlens
+    from archlens.spec import to_file_data
+
+    spec = {"name": name, "description": "d: #\n- x\n'", "input": {"channels": 3, "height": 16, "width": 16},
+            "layers": [{"conv": {"name": "c1", "out": 8, "kernel": 3}}, {"flatten": {}}, {"linear": {"name": "fc", "out": 2}}]}
+    archlens.load_spec(spec)  # validate accepts it
+    source, fitted = tmp_path / "net.json", tmp_path / "fitted.yaml"
+    source.write_text(json.dumps(spec))
+    assert main(["fit", str(source), "--max-macs", "100K", "-o", str(fitted)]) == 0
+    text = fitted.read_text(encoding="utf-8")
+    header = text[:text.index("\nname: ") + 1].splitlines()
+    assert header and all(line.startswith("# ") for line in header)  # one comment a summary line
+    assert len(header) == len(archlens.fit(spec, max_macs="100K").summary())
+    data = yaml.safe_load(text)
+    assert set(data) == {"name", "description", "input", "budget", "layers"}  # no key from the header
+    loaded = archlens.load_spec(fitted)
+    assert to_file_data(loaded) == to_file_data(archlens.fit(spec, max_macs="100K").spec)
+    assert loaded.name.endswith("-w2.499") and len(loaded.name) <= 200
+    capsys.readouterr()
+    assert main(["check", str(fitted)]) == 0
+
+
+@pytest.mark.parametrize("separator", ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\x0b", "\x0c"])
+def test_a_comment_line_cannot_end_early(separator):
+    """Validation refuses line breaks in names; the header is safe without that too."""
+    from archlens.analysis.fit import yaml_comment
+
+    comment = yaml_comment(f"googlenet{separator}name: evil{separator}\ufffe")
+    assert comment.count("\n") == 1 and comment.startswith("# googlenet\\")
+    assert yaml.safe_load(comment + "name: fitted\n") == {"name": "fitted"}
+
+
+class Named(Result):
+    """A result naming a layer as a module's nn.ModuleDict key can: with a lone surrogate."""
+
+    name = "a\ud800b"
+
+    def view(self):
+        return View((Table(self.name, (Column("Layer"),), ((self.name,),)),), summary=(self.name,))
+
+    def records(self):
+        return [{"name": self.name}]
+
+    def to_dict(self):
+        return {"name": self.name}
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json", "html", "notebook"])
+def test_a_lone_surrogate_from_a_module_still_writes(fmt):
+    """A spec cannot hold one (validation refuses it); a module's layer names can, and every format
+    ended in UnicodeEncodeError (exit 3) when written."""
+    text = Named().render(fmt)
+    text.encode("utf-8")
+    if fmt == "json":
+        assert json.loads(text)["name"] == Named.name  # JSON's escape: the same string back
+    else:
+        assert "a\ufffdb" in text
+
+
+# --- every format of every result, with the hostile spec ---
+
+def hostile_results():
+    import archlens
+
+    spec = archlens.load_spec(HOSTILE)
+    return {
+        "profile": archlens.profile(HOSTILE),
+        "check": archlens.check(HOSTILE, max_macs="1K"),
+        "comparison": archlens.comparison([HOSTILE, "googlenet"]),
+        "diff": archlens.diff(HOSTILE, "googlenet"),
+        "inception": archlens.inception_study(spec),
+        "fit": archlens.fit(HOSTILE, max_macs="10M"),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "html", "notebook"])
+def test_every_result_shows_the_hostile_name_as_written(fmt):
+    """Terminal text holds the name verbatim (no rich markup, no escape sequence); JSON holds it exactly;
+    HTML (a report's tables, a notebook's display) holds it as text: no element, attribute or script."""
+    from tests.hardening.test_hostile import Collector
+
+    for kind, result in hostile_results().items():
+        text = result.render(fmt)
+        text.encode("utf-8")
+        if fmt == "table":
+            assert NAME in text and "\x1b" not in text, kind
+        elif fmt == "json":
+            data = json.dumps(json.loads(text), ensure_ascii=False)
+            assert json.dumps(NAME, ensure_ascii=False)[1:-1] in data, kind
+        else:
+            parsed = Collector()
+            parsed.feed(text)
+            assert parsed.scripts == [] and parsed.handlers == [] and parsed.links == [], kind
+            assert NAME in Parsed(text).text, kind
+            tags = {tag for tag, _ in Parsed(text).tags}
+            assert tags <= {"style", "div", "p", "b", "i", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
+                            "ul", "li"}, (kind, tags)
