@@ -100,9 +100,10 @@ def report_command(
                               engine=engine_name(engine), input_shape=input_shape_of(input_shape), progress=step)
         if fmt == "html":
             from archlens.outputs import write_atomic
+            from archlens.render.formats import encodable
             from archlens.render.html import render_html
 
-            page = render_html(report, progress=step)
+            page = encodable(render_html(report, progress=step))
             step(f"write {output.name}")
             write_atomic(output, page)
             images = ""

@@ -32,7 +32,7 @@ WIDTH = 1000
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _encodable(text: str) -> str:
+def encodable(text: str) -> str:
     """Text any output can encode as UTF-8: a lone surrogate (a module's layer names can hold one, from
     an ``nn.ModuleDict`` key; a spec's cannot) becomes U+FFFD, the replacement character."""
     return _SURROGATE.sub("\ufffd", text)
@@ -83,7 +83,7 @@ def terminal(result: Any, **options: Any) -> str:
         console.print(prose_text(line), soft_wrap=True)
     if view.legend is not None:
         console.print(prose_text(view.legend), soft_wrap=True)
-    return _encodable("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
+    return encodable("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
 
 # --- Markdown ---
@@ -178,7 +178,7 @@ def markdown(result: Any, **options: Any) -> str:
         text += "\n" + "".join(f"- {markdown_text(prose_text(line))}\n" for line in view.summary)
     if view.legend is not None:
         text += f"\n_{markdown_inline(prose_text(view.legend))}_\n"
-    return _encodable(text)
+    return encodable(text)
 
 
 # --- CSV ---
@@ -224,7 +224,7 @@ def csv_text(result: Any, **options: Any) -> str:
     fields = list(records[0])
     lines = [",".join(csv_field(name) for name in fields)]
     lines += [",".join(csv_field(record.get(name)) for name in fields) for record in records]
-    return _encodable("\n".join(lines) + "\n")
+    return encodable("\n".join(lines) + "\n")
 
 
 # --- JSON ---
@@ -273,7 +273,7 @@ def html_text(result: Any, **options: Any) -> str:
     if view.legend is not None:
         out.append(f'<p class="legend"><i>{esc(prose_text(view.legend))}</i></p>')
     out.append("</div>")
-    return _encodable("".join(out))
+    return encodable("".join(out))
 
 
 NOTEBOOK_STYLE = (

@@ -52,6 +52,7 @@ def write_markdown_report(path: "str | os.PathLike[str]", files: Mapping[str, "s
     the ``.md`` first, then ``FOLDER/IMAGE.svg``, ...) beside ``path`` as one: see the module's text
     for what that means. Raises :class:`~archlens.errors.OutputError` with the old report intact."""
     from archlens.outputs import write_atomic
+    from archlens.render.formats import encodable
     from archlens.render.markdown_report import image_folder
 
     path = Path(path)
@@ -62,7 +63,7 @@ def write_markdown_report(path: "str | os.PathLike[str]", files: Mapping[str, "s
         parent, _, file = key.partition("/")
         if parent != folder.name or not re.fullmatch(_FILE_NAME, file):
             raise ValueError(f"{key!r} is not an image of the report {path.name!r} (expected {folder.name}/NAME)")
-        new[file] = data.encode("utf-8") if isinstance(data, str) else data
+        new[file] = encodable(data).encode("utf-8") if isinstance(data, str) else data
     old = _read_manifest(folder)
     digests = {file: _digest(data) for file, data in new.items()}
     staging = _Staging(folder)
@@ -74,7 +75,7 @@ def write_markdown_report(path: "str | os.PathLike[str]", files: Mapping[str, "s
             # every file archlens may have left here, should the run stop before it tidies up
             staging.add(MANIFEST, _manifest({**old, **digests}))
         staging.move_in()
-        write_atomic(path, markdown)
+        write_atomic(path, encodable(markdown) if isinstance(markdown, str) else markdown)
     except BaseException:
         staging.roll_back()
         raise

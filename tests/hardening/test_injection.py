@@ -380,3 +380,34 @@ def test_every_result_shows_the_hostile_name_as_written(fmt):
             tags = {tag for tag, _ in Parsed(text).tags}
             assert tags <= {"style", "div", "p", "b", "i", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
                             "ul", "li"}, (kind, tags)
+
+
+SURROGATE_MODULE = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleDict({"a\\ud800b": nn.Conv2d(3, 4, 3), "=HYPERLINK(1)": nn.ReLU()})
+
+    def forward(self, x):
+        for block in self.blocks.values():
+            x = block(x)
+        return x
+'''
+
+
+@pytest.mark.parametrize("command", [["profile", "-f", "json"], ["profile", "-f", "csv"], ["profile"],
+                                     ["report", "-o", "r.md"], ["report", "-o", "r.html"], ["graph", "-o", "g.svg"]])
+def test_a_module_whose_layer_name_holds_a_lone_surrogate_is_written(tmp_path, monkeypatch, capsys, command):
+    """Each of these ended in `internal error: UnicodeEncodeError` (exit 3)."""
+    (tmp_path / "surrogate_net.py").write_text(SURROGATE_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert main([command[0], "surrogate_net:Net", "--input-shape", "1,3,8,8", *command[1:]]) == 0
+    out = capsys.readouterr().out
+    if command[-1] == "json":
+        assert {layer["name"] for layer in json.loads(out)["layers"]} >= {"blocks.a\ud800b"}
+    if command[-1] == "csv":
+        assert "blocks.a\ufffdb" in out and "blocks.=HYPERLINK(1)" in out  # not at a cell's start: no quote
