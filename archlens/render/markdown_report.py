@@ -42,9 +42,10 @@ def _slug(name: str) -> str:
 def image_folder(name: str) -> str:
     """The folder of a report's images, beside ``name``: its stem when that is a plain file name
     (``comparison.md`` -> ``comparison``), else a slug made unique by a digest of the stem, so two
-    reports never share a folder (``a b.md`` -> ``a-b-`` + 8 hex digits; ``a-b.md`` -> ``a-b``)."""
+    reports never share a folder (``a b.md`` -> ``a-b-`` + 8 hex digits; ``a-b.md`` -> ``a-b``), and a
+    name without ``.md`` never names its own file (``a.markdown`` -> ``a-markdown-`` + 8 hex digits)."""
     stem = name[:-3] if name.endswith(".md") else name
-    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", stem) and not stem.endswith("."):
+    if stem != name and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", stem) and not stem.endswith("."):
         return stem
     return f"{_slug(stem)}-{hashlib.sha256(stem.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 

@@ -65,6 +65,8 @@ def test_each_report_has_its_own_image_folder():
     assert len(folders) == 6 and "a-b" in folders
     assert image_folder("a b.md") == image_folder("a b.md") and image_folder("a b.md").startswith("a-b-")
     assert not image_folder(".hidden.md").startswith(".")
+    for name in ("r.markdown", "report", "R.MD"):  # the folder is never the report's own file
+        assert image_folder(name) != name and image_folder(name).startswith(name.replace(".", "-") + "-")
 
 
 # --- written as one ---
@@ -189,3 +191,10 @@ def test_two_reports_in_one_folder_keep_their_own_images(tmp_path, capsys):
     assert {name: data for name, data in after.items() if name in first} == first
     for page in ("a b.md", "a-b.md"):
         assert all((tmp_path / image).is_file() for image in referenced(tmp_path / page))
+
+
+def test_a_markdown_suffix_other_than_md_writes_its_images_beside_it(tmp_path, capsys):
+    """`-o r.markdown` put its images in a folder named r.markdown: the report's own file name."""
+    page = tmp_path / "r.markdown"
+    assert main(["report", "alexnet", "-o", str(page)]) == 0
+    assert page.is_file() and all((tmp_path / image).is_file() for image in referenced(page))
