@@ -23,6 +23,7 @@ in its ``budget:`` section, so ``archlens check fitted.yaml`` passes with no opt
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -110,11 +111,33 @@ class FitResult(Result):
             "spec": to_file_data(self.spec),
         }
 
-    def to_yaml(self) -> str:
-        """The fitted spec as YAML, ready for ``archlens profile``/``check``/``build``."""
+    def to_yaml(self, *, header: bool = False) -> str:
+        """The fitted spec as YAML, ready for ``archlens profile``/``check``/``build``; with ``header``,
+        headed by the summary as comment lines (what ``archlens fit`` writes)."""
         from archlens.spec import dump_yaml
 
-        return dump_yaml(self.spec)
+        comments = "".join(yaml_comment(str(line).strip()) for line in self.summary()) if header else ""
+        return comments + dump_yaml(self.spec)
+
+
+# What cannot stand in a YAML comment: a line break of YAML 1.1 (it would end the comment and start a
+# key: CR, LF, NEL, LS, PS) and what a YAML reader refuses (other control characters, U+FFFE, U+FFFF,
+# lone surrogates); a byte-order mark too, which is invisible.
+_NOT_IN_A_COMMENT = re.compile("[^\t\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
+
+
+def yaml_comment(line: str) -> str:
+    r"""``line`` as one YAML comment line: a character that could end the comment (and inject keys) or
+    that a YAML reader refuses is written as its code point, ``\uFFFF``.
+
+    >>> yaml_comment("googlenet\u2028name: evil")
+    '# googlenet\\u2028name: evil\n'
+    """
+    def code(match: re.Match[str]) -> str:
+        point = ord(match.group())
+        return f"\\u{point:04X}" if point <= 0xFFFF else f"\\U{point:08X}"
+
+    return f"# {_NOT_IN_A_COMMENT.sub(code, line)}\n"
 
 
 def round_channels(channels: int, milli: int, divisor: int) -> int:
@@ -333,7 +356,7 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
         metadata = metadata.model_copy(update={"accuracy": None, "reference": None})
     fitted = fitted.model_copy(update={
         "metadata": metadata,
-        "name": f"{spec.name}-{label}",
+        "name": f"{spec.name[:_name_length() - len(label) - 1]}-{label}",  # as long as a name may be, no longer
         "description": f"{spec.name} fitted to a budget by archlens fit ({how}).",
         "budget": budget_section(limits),
     })
@@ -341,6 +364,14 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
     report = evaluate(profile_spec(fitted, batch=batch, dtype=dtype, train=train), spec_limits(fitted.budget))
     return FitResult(network=spec.name, vary=vary, value=value, divisor=divisor, spec=fitted,
                      report=report, evaluations=evaluations, capped=capped)
+
+
+def _name_length() -> int:
+    """The longest network name a spec may have (the schema's limit)."""
+    import annotated_types
+
+    return next(item.max_length for item in NetworkSpec.model_fields["name"].metadata
+                if isinstance(item, annotated_types.MaxLen))
 
 
 def _width_refusal(error: ArchlensError, milli: int, divisor: int) -> ArchlensError:

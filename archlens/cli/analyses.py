@@ -157,4 +157,4 @@ def fit_command(
     if format is FitFormat.json:
         emit(result.to_json(), output)
     else:  # the spec, headed by comment lines saying how it was found
-        emit("".join(f"# {line.strip()}\n" for line in summary) + result.to_yaml(), output)
+        emit(result.to_yaml(header=True), output)

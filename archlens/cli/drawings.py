@@ -99,20 +99,23 @@ def report_command(
                               limits=limits(max_params, max_macs, max_flops, max_activations, max_depth),
                               engine=engine_name(engine), input_shape=input_shape_of(input_shape), progress=step)
         if fmt == "html":
+            from archlens.outputs import write_atomic
+            from archlens.render.formats import encodable
             from archlens.render.html import render_html
 
-            files = {output.name: render_html(report, progress=step)}
+            page = encodable(render_html(report, progress=step))
+            step(f"write {output.name}")
+            write_atomic(output, page)
+            images = ""
         else:
             from archlens.render.markdown_report import render_markdown_report
+            from archlens.render.report_files import write_markdown_report
 
             files = render_markdown_report(report, output.name, progress=step)
-        from archlens.outputs import write_atomic
-
-        step(f"write {output.name}")
-        for name, data in files.items():
-            write_atomic(output.parent / name, data)
-    images = list(files)[1:]
-    images = f" and {len(images)} images in {output.parent / Path(images[0]).parent}/" if images else ""
+            step(f"write {output.name}")
+            write_markdown_report(output, files)  # the .md and its images as one: the old report survives a failure
+            written = list(files)[1:]
+            images = f" and {len(written)} images in {output.parent / Path(written[0]).parent}/" if written else ""
     typer.echo(f"wrote {output}{images}", err=True)
 
 
@@ -128,7 +131,9 @@ def report_progress(networks: int):
     @contextlib.contextmanager
     def bar():
         # profile each, compare, diff, study, claims, (Markdown: study figures,) draw each network, write
-        progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
+        # markup=False: a step names a network, whose name is the user's text ("[/bold]" would raise, and
+        # "[link=...]googlenet[/link]" show a link); the terminal gets it as written
+        progress = Progress(TextColumn("{task.description:<28}", markup=False), BarColumn(), TimeElapsedColumn(),
                             console=Console(stderr=True), transient=True)
         with progress:
             task = progress.add_task("report", total=2 * networks + 6)

@@ -15,10 +15,10 @@ network,,params,parameters,7000000,6998552,1448,0.000207,True,argument
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import json
+import re
 from typing import Any
 
 from archlens.conventions import JSON as JSON_CONVENTIONS
@@ -27,6 +27,15 @@ from archlens.tables import Prose, Table, Text, Value, register
 
 WIDTH = 1000
 """The terminal renderer's line width: wide enough never to squeeze a table (lines are right-stripped)."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """Text any output can encode as UTF-8: a lone surrogate (a module's layer names can hold one, from
+    an ``nn.ModuleDict`` key; a spec's cannot) becomes U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _cells(table: Table, row: tuple[Any, ...]) -> list[str]:
@@ -74,31 +83,78 @@ def terminal(result: Any, **options: Any) -> str:
         console.print(prose_text(line), soft_wrap=True)
     if view.legend is not None:
         console.print(prose_text(view.legend), soft_wrap=True)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    return encodable("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
 
 # --- Markdown ---
 
-def markdown_text(text: str) -> str:
-    """User text for Markdown: ``<``, ``>`` and ``&`` as entities, so a name holding HTML shows as text
-    wherever the Markdown becomes HTML (a viewer that does not sanitize would run it).
+# Inline syntax a character can start (CommonMark, and GitHub's extensions: tables, strikethrough,
+# math): escaped wherever it stands. "<", ">" and "&" become entities, so no HTML, autolink or entity
+# is read either.
+_MARKDOWN_INLINE = {"\\": "\\\\", "`": "\\`", "*": "\\*", "[": "\\[", "]": "\\]", "|": "\\|", "~": "\\~",
+                    "$": "\\$", "#": "\\#", "@": "\\@", "<": "&lt;", ">": "&gt;", "&": "&amp;"}
+# What starts a block at the start of a line: a list item (- + 1. 1)), a setext underline or a
+# thematic break (--- ===); the other block starts (# > ``` ~~~ < | * _) are escaped inline already.
+_BLOCK_START = re.compile(r"[-+](?=[ \t]|$)|-(?=[- \t]*$)|=(?=[=]*[ \t]*$)|[0-9]{1,9}[.)](?=[ \t]|$)")
 
-    >>> markdown_text("<script>x</script> & co")
-    '&lt;script&gt;x&lt;/script&gt; &amp; co'
+
+def markdown_inline(text: str) -> str:
+    """User text as literal Markdown on one line (a table cell, a heading, an image's alt text): every
+    character that could start markup is escaped as CommonMark defines it (a backslash before ASCII
+    punctuation; ``<``, ``>``, ``&`` as entities), so links, images, emphasis, code, HTML, pipes and
+    autolinks (``http://``, ``www.``, ``a@b.c``) show as the characters written. An underscore between
+    two letters or digits cannot emphasise and stays as it is (``inception_3a``); line breaks become spaces.
+
+    >>> markdown_inline("![i](http://evil/x.png) <b>*bold*</b> & conv_1 | _x_")
+    '!\\\\[i\\\\](http\\\\://evil/x.png) &lt;b&gt;\\\\*bold\\\\*&lt;/b&gt; &amp; conv_1 \\\\| \\\\_x\\\\_'
     """
-    return html.escape(text, quote=False)
+    text = " ".join(text.splitlines())
+    out = []
+    for index, character in enumerate(text):
+        before = text[index - 1] if index else ""
+        after = text[index + 1] if index + 1 < len(text) else ""
+        if character in _MARKDOWN_INLINE:
+            out.append(_MARKDOWN_INLINE[character])
+        elif character == "_" and not (before.isalnum() and after.isalnum()):
+            out.append("\\_")  # it could open or close emphasis
+        elif character == ":" and after and not after.isspace():
+            out.append("\\:")  # a scheme's colon (http://, mailto:): no autolink
+        elif character == "." and text[max(0, index - 3):index].lower() == "www":
+            out.append("\\.")  # www.: no autolink
+        else:
+            out.append(character)
+    return "".join(out)
 
 
-def markdown_table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
-    """A GitHub Markdown table; ``align`` is one letter a column (``l``/``r``). Pipes and HTML are escaped."""
+def markdown_text(text: str) -> str:
+    """User text as literal Markdown where blocks start (a paragraph, a list item): escaped as
+    :func:`markdown_inline` does, line by line, and what would start a block at the start of a line
+    (``-``, ``+``, ``=``, ``1.``) escaped too, leading spaces dropped (no indented code), so a
+    description's ``# heading``, ``> quote``, ``- item``, ``===`` or table is plain text.
+
+    >>> markdown_text("# not a heading\\n- not a list\\n    1. not code")
+    '\\\\# not a heading\\n\\\\- not a list\\n1\\\\. not code'
+    """
+    lines = []
+    for line in text.splitlines():
+        line = markdown_inline(line.strip())
+        start = _BLOCK_START.match(line)
+        if start:
+            line = f"{line[:start.end() - 1]}\\{line[start.end() - 1:]}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def markdown_table(header: list[str], rows: list[list[str]], align: str | None = None,
+                   total: list[str] | None = None) -> str:
+    """A GitHub Markdown table of text cells (escaped here: :func:`markdown_inline`); ``align`` is one
+    letter a column (``l``/``r``); ``total``, a last row in bold."""
     align = align or "l" * len(header)
-
-    def cell(value: str) -> str:
-        return markdown_text(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+    lines = ["| " + " | ".join(markdown_inline(h) for h in header) + " |",
              "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_inline(v) for v in row) + " |" for row in rows]
+    if total is not None:
+        lines.append("| " + " | ".join(f"**{markdown_inline(v.strip())}**" if v.strip() else "" for v in total) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -110,11 +166,10 @@ def markdown(result: Any, **options: Any) -> str:
     parts = []
     for table in view.tables:
         rows = [_cells(table, row) for row in table.rows]
-        if table.total is not None:
-            rows.append([f"**{cell}**" if cell else "" for cell in _cells(table, table.total)])
+        total = _cells(table, table.total) if table.total is not None else None
         align = "".join("r" if column.align == "right" else "l" for column in table.columns)
-        text = f"### {markdown_text(prose_text(table.title))}\n\n"
-        text += markdown_table([column.title for column in table.columns], rows, align)
+        text = f"### {markdown_inline(prose_text(table.title))}\n\n"
+        text += markdown_table([column.title for column in table.columns], rows, align, total)
         if table.notes:
             text += "\n" + "".join(f"- {markdown_text(prose_text(note))}\n" for note in table.notes)
         parts.append(text)
@@ -122,34 +177,54 @@ def markdown(result: Any, **options: Any) -> str:
     if view.summary:
         text += "\n" + "".join(f"- {markdown_text(prose_text(line))}\n" for line in view.summary)
     if view.legend is not None:
-        text += f"\n_{markdown_text(prose_text(view.legend))}_\n"
-    return text
+        text += f"\n_{markdown_inline(prose_text(view.legend))}_\n"
+    return encodable(text)
 
 
 # --- CSV ---
 
-def _csv_value(value: Any) -> Any:
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection")."""
+
+
+def csv_field(value: Any) -> str:
+    """One CSV field. A number is written as it is (``-82671872`` stays a number); text starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` and quotes, as OWASP
+    advises, so a spreadsheet shows it as text instead of running it; text holding a separator
+    (``,`` or ``;``: a spreadsheet may split on either), a quote or a line break is quoted.
+
+    >>> csv_field(-82671872), csv_field('=HYPERLINK("http://evil")'), csv_field("inception_3a")
+    ('-82671872', '"\\'=HYPERLINK(""http://evil"")"', 'inception_3a')
+    """
     if value is None:
         return ""
+    if isinstance(value, (bool, int, float)):
+        return str(value)
     if isinstance(value, (list, tuple)):
-        return "x".join(map(str, value))  # shapes: 1x3x224x224
-    if isinstance(value, (Text, Value)):
-        return cell_text(value)
-    return value
+        text = "x".join(map(str, value))  # shapes: 1x3x224x224
+    elif isinstance(value, (Text, Value)):
+        text = cell_text(value)
+    else:
+        text = str(value)
+    quote = text.startswith(FORMULA_STARTS)
+    if quote:
+        text = "'" + text
+    if quote or any(character in text for character in ',;"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 @register("csv")
 def csv_text(result: Any, **options: Any) -> str:
-    """The result's records, one row each (header from the first); lists as ``1x3x224x224``, None empty."""
+    """The result's records, one row each (header from the first); lists as ``1x3x224x224``, None empty;
+    text that a spreadsheet would run as a formula neutralised (:func:`csv_field`)."""
     records = result.records(**options)
     if not records:
         return ""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({key: _csv_value(value) for key, value in record.items()})
-    return buffer.getvalue()
+    fields = list(records[0])
+    lines = [",".join(csv_field(name) for name in fields)]
+    lines += [",".join(csv_field(record.get(name)) for name in fields) for record in records]
+    return encodable("\n".join(lines) + "\n")
 
 
 # --- JSON ---
@@ -164,7 +239,9 @@ def _json_value(value: Any) -> Any:
 def json_text(result: Any, *, indent: int = 2, **options: Any) -> str:
     """The result's data as JSON with a stable key order, and the counting conventions as its last field."""
     data = {**result.to_dict(**options), "conventions": JSON_CONVENTIONS}
-    return json.dumps(data, indent=indent, ensure_ascii=False, default=_json_value) + "\n"
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=_json_value) + "\n"
+    # a lone surrogate (in a string: nowhere else) as JSON's escape, which reads back as the same string
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 # --- HTML ---
@@ -196,7 +273,7 @@ def html_text(result: Any, **options: Any) -> str:
     if view.legend is not None:
         out.append(f'<p class="legend"><i>{esc(prose_text(view.legend))}</i></p>')
     out.append("</div>")
-    return "".join(out)
+    return encodable("".join(out))
 
 
 NOTEBOOK_STYLE = (

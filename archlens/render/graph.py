@@ -26,6 +26,7 @@ from typing import Any, Iterable, Sequence
 from archlens.counting.records import LayerStats, Profile, total_of
 from archlens.errors import ArchlensError, did_you_mean
 from archlens.render.cells import shape_text
+from archlens.render.formats import encodable
 from archlens.units import format_count
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -459,7 +460,7 @@ def to_dot(graphs: Sequence[Graph]) -> str:
         if not single:
             lines.append("  }")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return encodable("\n".join(lines) + "\n")  # a module's layer name may hold a lone surrogate
 
 
 def _graph_body(graph: Graph, prefix: str, indent: str, top: int) -> list[str]:

@@ -1,27 +1,76 @@
 """Markdown reports with SVG images, for a repository or a pull request.
 
 :func:`render_markdown_report` returns every file of the report as ``{relative path: content}``:
-``NAME.md`` and its images in a folder ``NAME/`` beside it (static SVG charts from
-:mod:`archlens.render.svg_charts`, graphs drawn by graphviz). Nothing depends on the clock or on
-hash order, so the same report gives the same bytes (graph SVGs: on one graphviz version).
+``NAME.md`` and its images in a folder beside it (:func:`image_folder`: ``NAME/``; static SVG charts
+from :mod:`archlens.render.svg_charts`, graphs drawn by graphviz). Nothing depends on the clock or on
+hash order, so the same report gives the same bytes (graph SVGs: on one graphviz version), and the
+same file names: each image's name comes from what it shows (a network's name, made safe for a file
+name) and is unique in the report, even for names that differ only in punctuation or case (``net a``,
+``net-a``, ``Net-A``: ``net-a-macs.svg``, ``net-a-2-macs.svg``, ``Net-A-3-macs.svg``).
+:mod:`archlens.render.report_files` writes the files as one.
+
+User text (names, descriptions, metadata) is escaped for Markdown (:func:`markdown_inline`,
+:func:`markdown_text`): it shows as written, never as a link, an image, a heading or HTML.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from typing import Callable
+from typing import Callable, Iterable
 
 from archlens import conventions
 from archlens.counting.records import TOP
 from archlens.render import svg_charts
 from archlens.render.charts import PALETTE
-from archlens.render.formats import markdown_text
+from archlens.render.formats import markdown_inline, markdown_text
 from archlens.report import NetworkSection, Report
 from archlens.units import format_bytes, format_count, format_int
 
 
+SLUG_LENGTH = 60
+
+
 def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    """A name as part of a file name: ASCII letters, digits, ``_`` and ``-`` (any other run of characters
+    one ``-``), at most 60 characters, never empty or starting with ``-``: ``net a`` -> ``net-a``."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+    slug = re.sub(r"-{2,}", "-", slug).strip("-")[:SLUG_LENGTH].strip("-")
+    return slug or "network"
+
+
+def image_folder(name: str) -> str:
+    """The folder of a report's images, beside ``name``: its stem when that is a plain file name
+    (``comparison.md`` -> ``comparison``), else a slug made unique by a digest of the stem, so two
+    reports never share a folder (``a b.md`` -> ``a-b-`` + 8 hex digits; ``a-b.md`` -> ``a-b``), and a
+    name without ``.md`` never names its own file (``a.markdown`` -> ``a-markdown-`` + 8 hex digits)."""
+    stem = name[:-3] if name.endswith(".md") else name
+    if stem != name and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", stem) and not stem.endswith("."):
+        return stem
+    return f"{_slug(stem)}-{hashlib.sha256(stem.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+class _FileNames:
+    """Unique, deterministic image names: each group of files (a network's charts and graphs) gets a
+    stem from its name, with ``-2``, ``-3``... where an earlier group holds one of its names; names
+    are compared ignoring case (macOS and Windows file systems do)."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def stem(self, name: str, suffixes: Iterable[str] = ("",)) -> str:
+        base = _slug(name)
+        stem, number = base, 1
+        while any(f"{stem}{suffix}.svg".casefold() in self.taken for suffix in suffixes):
+            number += 1
+            stem = f"{base}-{number}"
+        self.taken.update(f"{stem}{suffix}.svg".casefold() for suffix in suffixes)
+        return stem
+
+
+def _code(name: str) -> str:
+    """A block or module name in a code span, when it is a plain identifier; else as escaped text."""
+    return f"`{name}`" if re.fullmatch(r"[A-Za-z0-9_.]+", name) else markdown_inline(name)
 
 
 def _graph_file(graph) -> bytes | None:
@@ -40,40 +89,41 @@ def _cards(section: NetworkSection) -> str:
         f"- **Parameters:** {format_count(t.params)} ({format_int(t.params)}; weights {format_int(t.weights)})",
         f"- **MACs:** {format_count(t.macs)} ({format_int(t.macs)}) · **FLOPs:** {format_count(t.flops)}",
         f"- **Activation memory:** {format_bytes(t.activation_bytes)} ({format_int(t.activation_elements)} "
-        f"elements, {profile.dtype})",
+        f"elements, {markdown_inline(profile.dtype)})",
     ]
     if profile.depth is not None:
         lines.append(f"- **Depth:** {profile.depth.weighted} layers with parameters, "
                      f"{profile.depth.with_pooling} counting pooling")
     lines.append(f"- **Other ops:** {format_count(t.other_ops)} (bias, normalization, activation, pooling)")
     if profile.unsupported:
-        listed = ", ".join(f"{u.op} x{u.count} in {u.layer or TOP}" for u in profile.unsupported)
+        listed = ", ".join(f"{markdown_inline(u.op)} x{u.count} in {markdown_inline(u.layer or TOP)}"
+                           for u in profile.unsupported)
         lines.append(f"- **Not counted (unsupported ops):** {listed}")
     return "\n".join(lines) + "\n"
 
 
 def render_markdown_report(report: Report, name: str = "report.md", *,
                            progress: Callable[[str], None] | None = None) -> dict[str, str | bytes]:
-    """Every file of the report: ``{name: markdown, "<stem>/<image>.svg": svg, ...}``."""
+    """Every file of the report: ``{name: markdown, "<folder>/<image>.svg": svg, ...}``, the Markdown first."""
     from archlens.render.graph import graph_of
 
     step = progress or (lambda _name: None)
-    stem = name[:-3] if name.endswith(".md") else name
-    folder = _slug(stem)
+    folder = image_folder(name)
+    names = _FileNames()
     files: dict[str, str | bytes] = {}
     parts: list[str] = []
+    md = markdown_inline  # user strings (names, descriptions) show as written, never as markup or HTML
 
     def image(file: str, content: str | bytes | None, alt: str) -> str:
         if content is None:
             return "_Graph not drawn: graphviz's `dot` is not installed._\n"
         files[f"{folder}/{file}"] = content
-        return f"![{markdown_text(alt).replace(']', ')')}]({folder}/{file})\n"
+        return f"![{md(alt)}]({folder}/{file})\n"
 
-    names = [s.profile.name for s in report.networks]
-    md = markdown_text  # user strings (names, descriptions) show as text, never as HTML
+    networks = [s.profile.name for s in report.networks]
     parts.append(f"# {md(report.title)}\n")
     mode = "training mode (aux heads)" if report.train else "inference"
-    parts.append(f"Networks: {', '.join(md(n) for n in names)} · {mode}. Every figure is an exact count "
+    parts.append(f"Networks: {', '.join(md(n) for n in networks)} · {mode}. Every figure is an exact count "
                  "from the network's definition (archlens).\n")
     parts.append(f"_{conventions.PROFILE}_\n")
 
@@ -89,14 +139,14 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
         scatter = svg_charts.scatter_chart(
             "Parameters vs MACs", [(n.name, n.macs, n.params, color) for n, color in zip(nets, colors)],
             x_label="MACs (log scale)", y_label="parameters (log scale)")
-        parts.append("\n" + image("size.svg", size, "Parameters and MACs of each network, log scale"))
-        parts.append("\n" + image("params-vs-macs.svg", scatter, "Parameters against MACs, log-log"))
+        parts.append("\n" + image(f"{names.stem('size')}.svg", size, "Parameters and MACs of each network, log scale"))
+        parts.append("\n" + image(f"{names.stem('params-vs-macs')}.svg", scatter, "Parameters against MACs, log-log"))
         with_accuracy = [(n, c) for n, c in zip(nets, colors) if n.top1 is not None]
         if len(with_accuracy) >= 2:
             accuracy = svg_charts.bar_chart("Published top-1 accuracy (%)", [n.name for n, _ in with_accuracy],
                                             [("top-1", PALETTE[0], [round(n.top1 * 1000) for n, _ in with_accuracy])],
                                             value_text=lambda v: f"{v / 1000:.1f}%")
-            parts.append("\n" + image("accuracy.svg", accuracy, "Published top-1 accuracy"))
+            parts.append("\n" + image(f"{names.stem('accuracy')}.svg", accuracy, "Published top-1 accuracy"))
 
     for item in report.diffs:
         parts.append(f"\n## {md(item.a.name)} → {md(item.b.name)}, layer by layer\n")
@@ -106,7 +156,7 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
             f"MACs of each block: {item.a.name} (A) and {item.b.name} (B)", [row.name for row in rows],
             [(f"A: {item.a.name}", PALETTE[0], [row.figure("macs").a for row in rows]),
              (f"B: {item.b.name}", PALETTE[3], [row.figure("macs").b for row in rows])])
-        parts.append("\n" + image(f"diff-{_slug(item.b.name)}.svg", chart,
+        parts.append("\n" + image(f"{names.stem('diff-' + item.b.name)}.svg", chart,
                                    f"MACs of each block of {item.a.name} and {item.b.name}"))
 
     if report.claims is not None:
@@ -122,11 +172,13 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
             "MACs of each Inception module alone: naive vs reduced", [m.name for m in study.modules],
             [("naive (figure 2a)", PALETTE[3], [m.naive.macs for m in study.modules]),
              ("reduced (figure 2b)", PALETTE[0], [m.reduced.macs for m in study.modules])])
-        parts.append("\n" + image("inception-modules.svg", modules, "MACs of each module, naive vs reduced"))
+        parts.append("\n" + image(f"{names.stem('inception-modules')}.svg", modules,
+                                   "MACs of each module, naive vs reduced"))
         first = study.modules[0].name
         figure = _module_figure(report, first)
-        parts.append(f"\n`{first}` naive (right) and with its 1x1 reductions (left), on the same input:\n\n"
-                     + image(f"{_slug(first)}-reduced-vs-naive.svg", figure, f"{first}, reduced and naive"))
+        file = f"{names.stem(first, ['-reduced-vs-naive'])}-reduced-vs-naive.svg"
+        parts.append(f"\n{_code(first)} naive (right) and with its 1x1 reductions (left), on the same input:\n\n"
+                     + image(file, figure, f"{first}, reduced and naive"))
 
     if report.budgets:
         parts.append("\n## Budgets\n")
@@ -136,25 +188,25 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
     for section in report.networks:
         step(f"draw {section.profile.name}")
         profile = section.profile
-        slug = _slug(profile.name)
+        stem = names.stem(profile.name, ["-macs", "-graph", "-graph-full"])
         parts.append(f"\n## {md(profile.name)}\n")
         if section.description:
-            parts.append(md(section.description.strip()) + "\n")
+            parts.append(markdown_text(section.description.strip()) + "\n")
         parts.append("\n" + _cards(section))
         blocks = [row for row in profile.rollup(1) if row.macs > 0]
         if blocks:
             chart = svg_charts.bar_chart(f"{profile.name}: MACs by top-level block",
                                          [row.name for row in blocks], [("MACs", PALETTE[0], [r.macs for r in blocks])],
                                          note=f"{format_int(profile.totals.macs)} MACs in all")
-            parts.append("\n" + image(f"{slug}-macs.svg", chart, f"{profile.name}: MACs by block"))
+            parts.append("\n" + image(f"{stem}-macs.svg", chart, f"{profile.name}: MACs by block"))
         top_graph = graph_of(profile, section.spec, depth=1)
         full_graph = graph_of(profile, section.spec)
         top = _graph_file(top_graph)
-        parts.append(f"\n{image(f'{slug}-graph.svg', top, f'{profile.name}: graph of the top-level blocks')}")
+        parts.append(f"\n{image(f'{stem}-graph.svg', top, f'{profile.name}: graph of the top-level blocks')}")
         full = _graph_file(full_graph) if len(full_graph.nodes) > len(top_graph.nodes) else None
         if full is not None:
-            files[f"{folder}/{slug}-graph-full.svg"] = full
-            parts.append(f"\nEvery layer: [{slug}-graph-full.svg]({folder}/{slug}-graph-full.svg) "
+            files[f"{folder}/{stem}-graph-full.svg"] = full
+            parts.append(f"\nEvery layer: [{md(stem + '-graph-full.svg')}]({folder}/{stem}-graph-full.svg) "
                          "(each block a cluster around its layers; an Inception module's four branches meet at its concat).\n")
         if section.table1 is not None:
             parts.append("\n" + _demote(section.table1.render("markdown")))

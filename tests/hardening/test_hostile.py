@@ -31,7 +31,9 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-
 def benign_copy(folder: Path) -> Path:
     """The same network with plain free text: its outputs have the structure the hostile ones must keep."""
     data = yaml.safe_load(HOSTILE.read_text())
-    data["name"], data["description"], data["metadata"] = "plain", "plain", {"paper": "plain"}
+    data["name"], data["description"] = "plain", "plain"
+    data["metadata"] = {"paper": "plain", "url": "https://example.com/", "notes": "plain",
+                        "accuracy": {**data["metadata"]["accuracy"], "dataset": "plain", "source": "plain"}}
     data["layers"][1]["parallel"]["block"] = "plain"
     path = folder / "plain.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -56,7 +58,7 @@ def test_markdown_tables_keep_their_columns_and_show_html_as_text():
         rows = [line for line in rendered.splitlines() if line.startswith("|")]
         columns = {line.replace("\\|", "").count("|") for line in rows}
         assert len(rows) > 3 and len(columns) == 1
-        assert "<" not in rendered and "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in rendered
+        assert "<" not in rendered and "&lt;script&gt;window.\\_\\_pwned = 1&lt;/script&gt;" in rendered
 
 
 def graph_structure(dot_file: Path) -> list[str]:
@@ -105,7 +107,7 @@ def test_markdown_report_shows_html_as_text(tmp_path, capsys, targets):
     assert main(["report", *targets, "-o", str(page)]) == 0
     markdown = page.read_text()
     assert "<script" not in markdown and "<img" not in markdown
-    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in markdown
+    assert "&lt;script&gt;window.\\_\\_pwned = 1&lt;/script&gt;" in markdown
 
 
 class Collector(HTMLParser):

@@ -50,7 +50,8 @@ def test_a_new_result_renders_in_every_format():
     assert " Total          1,333,334   100.0" in table
     assert table.splitlines()[-3:] == ["- 3.00x of the first", "one line", "how to read it"]
     markdown = tiny.render("markdown")
-    assert markdown.startswith("### net|&lt;b&gt;: 2 rows\n")  # titles escape HTML (cells pipes too)
+    assert markdown.startswith("### net\\|&lt;b&gt;: 2 rows\n")  # user text shows as written, never as markup
+    assert "| Layer \\[bold\\] | MACs | Share |" in markdown and "| conv\\[1\\] | 1,000,000 | 75.0 |" in markdown
     assert "| **Total** | **1,333,334** | **100.0** |" in markdown and "| fc | 333,334 |  |" in markdown
     assert markdown.endswith("\n- 3.00x of the first\n\n- one line\n\n_how to read it_\n")
     assert tiny.render("csv") == "layer,shape,note,none\nconv[1],1x8x4x4,\"1,000\",\n"
