@@ -66,6 +66,17 @@ class SpecShapeError(SpecError, ShapeError):
     """A shape problem found when a spec file is read, placed in the file (``spec.yaml: conv3: ...``)."""
 
 
+class UncountedOps(ArchlensError):
+    """``--strict``: the profile has ops no formula counts (listed in ``ops``; the profile is ``profile``)."""
+
+    def __init__(self, profile):
+        listed = ", ".join(f"{item.op} x{item.count} in {item.layer}" for item in profile.unsupported)
+        super().__init__(f"not counted: {listed}",
+                         hint="teach the engine each op with archlens.register_op(op, formula)")
+        self.profile = profile
+        self.ops = tuple(dict.fromkeys(item.op for item in profile.unsupported))
+
+
 class TargetError(ArchlensError):
     """A profiling target (``pkg.module:callable``) cannot be imported, called or run."""
 

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from archlens.counting.records import Profile
-from archlens.errors import ArchlensError, ShapeError
+from archlens.errors import ArchlensError, ShapeError, UncountedOps
 from archlens.targets import ModuleTarget, SpecTarget, Target, TargetOptions, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,7 +19,7 @@ ENGINES = ("analytic", "torch", "fvcore")
 def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str | None = None,
             batch: int | None = None, train: bool = False, dtype: str = "float32",
             input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
-            decode: int | None = None) -> Profile:
+            decode: int | None = None, inputs: Any = None, device: str = "meta", strict: bool = False) -> Profile:
     """Profile a built-in network, a spec file, a spec, a module, a factory, or ``pkg.module:callable``.
 
     >>> import archlens
@@ -37,10 +37,25 @@ def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str
     >>> step = archlens.profile("gpt2", decode=1023)
     >>> step.totals.macs, step.kv_cache_bytes
     (103809024, 75423744)
+
+    A module may take several inputs, typed or by keyword (``inputs``: a tensor, a
+    :class:`~archlens.counting.torch.TensorSpec`, a tuple, a dict, or
+    :class:`~archlens.counting.torch.Inputs` for both); ``device="cpu"`` runs it on real random
+    tensors, for ops whose output depends on the values; ``strict=True`` raises
+    :class:`~archlens.errors.UncountedOps` (exit 2) when any op is not counted.
     """
     check_engine(engine)
-    options = TargetOptions(input_shape=input_shape, batch=batch, train=train, tokens=tokens, decode=decode)
-    return profile_target(resolve(target, options), engine=engine, dtype=dtype)
+    options = TargetOptions(input_shape=input_shape, batch=batch, train=train, tokens=tokens, decode=decode,
+                            inputs=inputs, device=device)
+    result = profile_target(resolve(target, options), engine=engine, dtype=dtype)
+    return require_counted(result) if strict else result
+
+
+def require_counted(profile: Profile) -> Profile:
+    """``profile`` if every op it saw was counted; else an error naming the ops (``--strict``)."""
+    if profile.unsupported:
+        raise UncountedOps(profile)
+    return profile
 
 
 def check_engine(engine: str | None) -> None:
@@ -111,8 +126,12 @@ def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:
     if engine == "fvcore":
         from archlens.counting.fvcore_engine import profile_module_fvcore
 
+        if target.input_shape is None:
+            raise ArchlensError("the fvcore engine takes one input (--input-shape), not --input",
+                                hint="use the torch engine for several or typed inputs")
         return profile_module_fvcore(target.module, target.input_shape, train=target.train, dtype=dtype,
                                      name=target.label)
     from archlens.counting.torch_engine import profile_module
 
-    return profile_module(target.module, target.input_shape, train=target.train, dtype=dtype, name=target.label)
+    return profile_module(target.module, target.input_shape, inputs=target.inputs, train=target.train, dtype=dtype,
+                          name=target.label, device=target.device)

@@ -69,36 +69,39 @@ class Report:
 
 
 def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str | None = None,
-                    input_shape: tuple[int, ...] | None = None) -> list[Profiled]:
+                    input_shape: tuple[int, ...] | None = None, inputs: Any = None, device: str = "meta",
+                    strict: bool = False) -> list[Profiled]:
     """Profile each target (as :func:`archlens.profile` does) and keep its spec: what ``archlens graph`` draws.
 
     >>> [item.profile.input_shape for item in profile_targets(["alexnet", "vgg11"], input_shape=(1, 3, 112, 112))]
     [(1, 3, 112, 112), (1, 3, 112, 112)]
     """
-    from archlens.profiler import check_engine, profile_target
+    from archlens.profiler import check_engine, profile_target, require_counted
     from archlens.targets import SpecTarget, TargetOptions, resolve
 
     check_engine(engine)
-    options = TargetOptions(input_shape=input_shape, train=train)
+    options = TargetOptions(input_shape=input_shape, train=train, inputs=inputs, device=device)
     profiled = []
     for target in targets:
         resolved = resolve(target, options)
         spec = resolved.spec if isinstance(resolved, SpecTarget) else None
-        profiled.append(Profiled(str(target), profile_target(resolved, engine=engine), spec))
+        result = profile_target(resolved, engine=engine)
+        profiled.append(Profiled(str(target), require_counted(result) if strict else result, spec))
     return profiled
 
 
 def build_report(targets: Sequence[Any], *, title: str | None = None, train: bool = False,
                  limits: dict[str, Any] | None = None, engine: str | None = None,
-                 input_shape: tuple[int, ...] | None = None,
-                 progress: Callable[[str], None] | None = None) -> Report:
+                 input_shape: tuple[int, ...] | None = None, inputs: Any = None, device: str = "meta",
+                 strict: bool = False, progress: Callable[[str], None] | None = None) -> Report:
     """Profile ``targets`` and gather every analysis that applies to them.
 
     ``limits`` holds budget limits by keyword (``{"max_macs": "1.5G"}``), applied to every
     network on top of each spec's own ``budget:``. ``progress`` is called with a short step name
     before each step (the CLI draws a progress bar with it); library code never prints.
-    ``engine`` and ``input_shape`` mean what they mean for :func:`archlens.profile`: the input
-    shape replaces every spec's input and is what a module target runs on.
+    ``engine``, ``input_shape``, ``inputs``, ``device`` and ``strict`` mean what they mean for
+    :func:`archlens.profile`: the input shape replaces every spec's input and is what a module
+    target runs on; ``strict`` refuses a network with ops no formula counts.
     """
     from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits
 
@@ -110,7 +113,8 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     sections = []
     for target in targets:
         step(f"profile {target}")
-        (profiled,) = profile_targets([target], train=train, engine=engine, input_shape=input_shape)
+        (profiled,) = profile_targets([target], train=train, engine=engine, input_shape=input_shape, inputs=inputs,
+                                      device=device, strict=strict)
         result, spec = profiled.profile, profiled.spec
         budget_limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
         table1 = None

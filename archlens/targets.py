@@ -62,6 +62,10 @@ class TargetOptions:
     train: bool = False
     tokens: int | None = None
     decode: int | None = None
+    inputs: Any = None
+    """A module's inputs, as the torch engine takes them (several, typed, keyword: ``--input``)."""
+    device: str = "meta"
+    """Where a module runs: ``meta`` (no weights, no values) or ``cpu`` (for data-dependent ops)."""
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,11 @@ class ModuleTarget:
     """
 
     module: Any
-    input_shape: tuple[int, ...]
+    input_shape: tuple[int, ...] | None
     train: bool = False
     label: str | None = None
+    inputs: Any = None
+    device: str = "meta"
 
 
 Target = SpecTarget | ModuleTarget
@@ -200,9 +206,15 @@ def _python_module_named(target: Any) -> str | None:
 
 
 def _module_target(module: Any, label: str | None, options: TargetOptions) -> ModuleTarget:
-    if options.input_shape is None:
-        raise TargetError(NEEDS_SHAPE, hint="from Python, pass input_shape=(1, 3, 224, 224)")
-    return ModuleTarget(module=module, input_shape=tuple(options.input_shape), train=options.train, label=label)
+    if options.input_shape is not None and options.inputs is not None:
+        raise ArchlensError("give --input-shape or --input, not both",
+                            hint="--input-shape N,C,H,W is one float input; --input gives several, typed")
+    if options.input_shape is None and options.inputs is None:
+        raise TargetError(NEEDS_SHAPE, hint="or --input for several or typed inputs (from Python: "
+                                            "input_shape=(1, 3, 224, 224) or inputs=...)")
+    shape = tuple(options.input_shape) if options.input_shape is not None else None
+    return ModuleTarget(module=module, input_shape=shape, train=options.train, label=label, inputs=options.inputs,
+                        device=options.device)
 
 
 def with_input_shape(spec: NetworkSpec, shape: tuple[int, ...]) -> NetworkSpec:

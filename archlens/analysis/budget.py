@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from archlens import conventions
+from archlens.analysis.compare import not_counted, not_counted_text
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError, did_you_mean
 from archlens.spec.schema import BlockBudget, Budget
@@ -122,6 +123,8 @@ class BudgetReport(Result):
 
     network: str
     checks: tuple[LimitCheck, ...]
+    not_counted: tuple[tuple[str, int], ...] = ()
+    """Ops the engine saw and could not count: the measured figures may be too low by what they do."""
 
     @property
     def ok(self) -> bool:
@@ -167,13 +170,15 @@ class BudgetReport(Result):
         return Table(title or self.heading(), COLUMNS, rows)
 
     def view(self) -> View:
-        return View((self.table(),), legend=conventions.BUDGET)
+        missing = (not_counted_text(self.network, self.not_counted),) if self.not_counted else ()
+        return View((self.table(),), summary=missing, legend=conventions.BUDGET)
 
     def records(self) -> list[dict[str, Any]]:
         return [item.to_dict() for item in self.checks]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"network": self.network, "ok": self.ok, "checks": self.records()}
+        return {"network": self.network, "ok": self.ok, "checks": self.records(),
+                "not_counted": [{"op": op, "count": times} for op, times in self.not_counted]}
 
 
 def measured_value(profile: Profile, quantity: str) -> int:
@@ -285,7 +290,7 @@ def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:
         for row in matched:
             measured = row.activation_bytes if limit.quantity == "activations" else getattr(row, limit.quantity)
             checks.append(LimitCheck(limit.quantity, limit.limit, measured, row.name, limit.scope, limit.source))
-    return BudgetReport(network=profile.name, checks=tuple(checks))
+    return BudgetReport(network=profile.name, checks=tuple(checks), not_counted=not_counted(profile))
 
 
 def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
@@ -293,7 +298,7 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
           max_depth: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
           train: bool = False, batch: int | None = None, dtype: str = "float32", engine: str | None = None,
           input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
-          decode: int | None = None) -> BudgetReport:
+          decode: int | None = None, inputs: Any = None, device: str = "meta", strict: bool = False) -> BudgetReport:
     """Hold ``target`` (a built-in name, spec file, spec, or module) to a budget.
 
     >>> import archlens
@@ -305,14 +310,15 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     ``budget:`` section applies too; an argument replaces the spec's limit on the same quantity.
     With no limit at all this is an :class:`~archlens.errors.ArchlensError`. ``input_shape``
     (N, C, H, W) replaces a spec's input and is what a module target runs on (as in :func:`archlens.profile`);
-    ``tokens`` and ``decode`` apply to token inputs, as there.
+    ``tokens`` and ``decode`` apply to token inputs, as there; ``inputs`` and ``device`` to modules.
+    Ops the engine could not count are listed with the report (``strict``: an error, exit 2, instead).
     """
-    from archlens.profiler import check_engine, profile_target
+    from archlens.profiler import check_engine, profile_target, require_counted
     from archlens.targets import SpecTarget, TargetOptions, resolve
 
     check_engine(engine)
     resolved = resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train, tokens=tokens,
-                                             decode=decode))
+                                             decode=decode, inputs=inputs, device=device))
     spec = resolved.spec if isinstance(resolved, SpecTarget) else None
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                            max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
@@ -323,7 +329,10 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
             f"no budget for {name}",
             hint="give a limit (--max-params 7M, --max-macs 1.5G, ...) or add a budget: section to the spec",
         )
-    return evaluate(profile_target(resolved, engine=engine, dtype=dtype), limits)
+    measured = profile_target(resolved, engine=engine, dtype=dtype)
+    if strict:
+        require_counted(measured)
+    return evaluate(measured, limits)
 
 
 def parse_block_option(text: str) -> dict[str, str]:

@@ -42,6 +42,8 @@ class NetworkFigures:
     top1: float | None = None
     top5: float | None = None
     accuracy_source: str | None = None
+    not_counted: tuple[tuple[str, int], ...] = ()
+    """Ops the engine saw but no formula counts, with how often: never counted as zero silently."""
 
     @classmethod
     def from_profile(cls, profile: Profile) -> "NetworkFigures":
@@ -63,7 +65,22 @@ class NetworkFigures:
             top1=accuracy.get("top1"),
             top5=accuracy.get("top5"),
             accuracy_source=accuracy.get("source"),
+            not_counted=not_counted(profile),
         )
+
+
+def not_counted(profile: Profile) -> tuple[tuple[str, int], ...]:
+    """``((op, times), ...)``: what the profile's engine saw and could not count, by op."""
+    times: dict[str, int] = {}
+    for item in profile.unsupported:
+        times[item.op] = times.get(item.op, 0) + item.count
+    return tuple(times.items())
+
+
+def not_counted_text(name: str, ops: tuple[tuple[str, int], ...]) -> Text:
+    """``Not counted in mynet (its figures are too low by what these ops do): aten.nms x4, ...``."""
+    listed = ", ".join(f"{op} x{times}" for op, times in ops)
+    return Text("Not counted in {name} (its figures miss what these ops do): {ops}", name=name, ops=listed)
 
 
 def ratio(value: int, baseline: int) -> float | None:
@@ -90,8 +107,9 @@ class Comparison(Result):
         """One flat record a network: every figure, then ``<figure>_ratio`` columns (rounded to 6 places)."""
         rows = []
         for network in self.networks:
-            row = {f.name: getattr(network, f.name) for f in fields(NetworkFigures)}
+            row = {f.name: getattr(network, f.name) for f in fields(NetworkFigures) if f.name != "not_counted"}
             row["input_shape"] = list(network.input_shape)
+            row["not_counted"] = "; ".join(f"{op} x{times}" for op, times in network.not_counted)
             for figure, value in self.ratios(network).items():
                 row[f"{figure}_ratio"] = None if value is None else round(value, 6)
             rows.append(row)
@@ -125,13 +143,17 @@ class Comparison(Result):
         title = Text("Compared with {base} ({mode}; ratios are network / {base})", base=base, mode=mode)
         accuracy = tuple(Text("Accuracy of {name}: {source}", name=net.name, source=net.accuracy_source)
                          for net in nets if net.accuracy_source)
-        return View((Table(title, columns, tuple(rows)),), summary=accuracy, legend=conventions.COMPARE)
+        missing = tuple(not_counted_text(net.name, net.not_counted) for net in nets if net.not_counted)
+        return View((Table(title, columns, tuple(rows)),), summary=missing + accuracy, legend=conventions.COMPARE)
 
     def records(self) -> list[dict[str, Any]]:
         return self.rows()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline": self.baseline.name, "train": self.train, "networks": self.rows()}
+        networks = self.rows()
+        for row, network in zip(networks, self.networks):
+            row["not_counted"] = [{"op": op, "count": times} for op, times in network.not_counted]
+        return {"baseline": self.baseline.name, "train": self.train, "networks": networks}
 
     def to_dataframe(self):
         """One row a network, columns as in :meth:`rows` (``input_shape`` as ``1x3x224x224``)."""
@@ -145,12 +167,15 @@ class Comparison(Result):
 
 def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None = None, dtype: str = "float32",
                engine: str | None = None, input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
-               decode: int | None = None) -> Comparison:
+               decode: int | None = None, inputs: Any = None, device: str = "meta",
+               strict: bool = False) -> Comparison:
     """Profile every target (built-in name, spec file, spec, module) and put them side by side.
 
     ``input_shape`` (N, C, H, W) replaces every spec's input and is what a module target runs on,
     as in :func:`archlens.profile`: every network is compared on the same input. ``tokens`` and
-    ``decode`` (a decoding step after a cache of that many tokens) apply to specs with a token input.
+    ``decode`` (a decoding step after a cache of that many tokens) apply to specs with a token input;
+    ``inputs``, ``device`` and ``strict`` to modules, as there. Ops an engine could not count are
+    listed beside the figures (``strict``: an error instead).
     """
     from archlens.profiler import profile
 
@@ -158,7 +183,8 @@ def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None
     if not targets:
         raise ArchlensError("nothing to compare", hint="name at least one network, e.g. googlenet alexnet vgg16")
     networks = [NetworkFigures.from_profile(profile(target, engine=engine, batch=batch, train=train, dtype=dtype,
-                                                    input_shape=input_shape, tokens=tokens, decode=decode))
+                                                    input_shape=input_shape, tokens=tokens, decode=decode,
+                                                    inputs=inputs, device=device, strict=strict))
                 for target in targets]
     return Comparison(networks=tuple(networks), train=train)
 

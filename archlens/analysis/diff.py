@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterable, NamedTuple
 
-from archlens import conventions
 from archlens.counting.records import LayerStats, Profile
 from archlens.tables import Column, Result, Table, Text, Value, View
 

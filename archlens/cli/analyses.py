@@ -12,9 +12,11 @@ from archlens.cli.options import (
     BatchOpt,
     BlockOpt,
     DecodeOpt,
+    DeviceOpt,
     DtypeOpt,
     EngineOpt,
     FormatOpt,
+    InputOpt,
     InputShapeOpt,
     MaxActivationsOpt,
     MaxDepthOpt,
@@ -23,6 +25,7 @@ from archlens.cli.options import (
     MaxParamsOpt,
     OutputOpt,
     SpecArg,
+    StrictOpt,
     TargetArg,
     TextFormat,
     TokensOpt,
@@ -31,6 +34,7 @@ from archlens.cli.options import (
     choices,
     engine_name,
     input_shape_of,
+    inputs_of,
     limits,
 )
 from archlens.cli.output import emit, format_of
@@ -51,6 +55,9 @@ def compare_command(
     batch: BatchOpt = None,
     tokens: TokensOpt = None,
     decode: DecodeOpt = None,
+    input: InputOpt = None,
+    device: DeviceOpt = "meta",
+    strict: StrictOpt = False,
     output: OutputOpt = None,
 ) -> None:
     """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
@@ -58,7 +65,8 @@ def compare_command(
     from archlens.analysis.compare import comparison
 
     result = comparison(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape),
-                        batch=batch, tokens=tokens, decode=decode)
+                        batch=batch, tokens=tokens, decode=decode, inputs=inputs_of(input), device=device,
+                        strict=strict)
     emit(result.render(chosen.value), output)
 
 
@@ -108,6 +116,9 @@ def check_command(
     dtype: DtypeOpt = "float32",
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
+    input: InputOpt = None,
+    device: DeviceOpt = "meta",
+    strict: StrictOpt = False,
     format: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -117,7 +128,8 @@ def check_command(
 
     report = check(target, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
                    blocks=blocks(block), train=train, batch=batch, dtype=dtype, engine=engine_name(engine),
-                   input_shape=input_shape_of(input_shape), tokens=tokens, decode=decode)
+                   input_shape=input_shape_of(input_shape), tokens=tokens, decode=decode, inputs=inputs_of(input),
+                   device=device, strict=strict)
     emit(report.render(chosen.value), output)
     if not report.ok:
         raise typer.Exit(1)

@@ -10,17 +10,21 @@ import typer
 
 from archlens.cli.app import app
 from archlens.cli.options import (
+    DeviceOpt,
     EngineOpt,
+    InputOpt,
     InputShapeOpt,
     MaxActivationsOpt,
     MaxDepthOpt,
     MaxFlopsOpt,
     MaxMacsOpt,
     MaxParamsOpt,
+    StrictOpt,
     TrainOpt,
     choices,
     engine_name,
     input_shape_of,
+    inputs_of,
     limits,
 )
 from archlens.cli.output import emit, format_of
@@ -50,6 +54,8 @@ def graph_command(
     train: TrainOpt = False,
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
+    input: InputOpt = None,
+    device: DeviceOpt = "meta",
 ) -> None:
     """Draw a network with graphviz: layers with kind, output shape, params and MACs; blocks as clusters;
     residual shortcuts as skips."""
@@ -57,7 +63,8 @@ def graph_command(
     from archlens.report import profile_targets
 
     fmt = format.value if format is not None else format_of(output, GRAPH_SUFFIXES, names=".svg, .png, .pdf or .dot")
-    profiled = profile_targets(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape))
+    profiled = profile_targets(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape),
+                               inputs=inputs_of(input), device=device)
     dot_text = graph.to_dot([graph.graph_of(item.profile, item.spec, depth=depth or None, color=color.value,
                                             block=block, fold=fold) for item in profiled])
     try:
@@ -89,6 +96,9 @@ def report_command(
     max_depth: MaxDepthOpt = None,
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
+    input: InputOpt = None,
+    device: DeviceOpt = "meta",
+    strict: StrictOpt = False,
 ) -> None:
     """Write a report: one self-contained HTML page (works offline), or Markdown with SVG images."""
     from archlens.report import build_report
@@ -97,7 +107,8 @@ def report_command(
     with report_progress(len(targets)) as step:
         report = build_report(targets, title=title, train=train,
                               limits=limits(max_params, max_macs, max_flops, max_activations, max_depth),
-                              engine=engine_name(engine), input_shape=input_shape_of(input_shape), progress=step)
+                              engine=engine_name(engine), input_shape=input_shape_of(input_shape),
+                              inputs=inputs_of(input), device=device, strict=strict, progress=step)
         if fmt == "html":
             from archlens.outputs import write_atomic
             from archlens.render.formats import encodable

@@ -13,18 +13,22 @@ from archlens.cli.options import (
     TEXT_SUFFIXES,
     BatchOpt,
     DecodeOpt,
+    DeviceOpt,
     DtypeOpt,
     EngineOpt,
     FormatOpt,
+    InputOpt,
     InputShapeOpt,
     OutputOpt,
     SpecArg,
+    StrictOpt,
     TargetArg,
     TextFormat,
     TokensOpt,
     TrainOpt,
     engine_name,
     input_shape_of,
+    inputs_of,
 )
 from archlens.cli.output import emit, format_of
 from archlens.errors import ArchlensError
@@ -92,6 +96,9 @@ def profile_command(
     tokens: TokensOpt = None,
     decode: DecodeOpt = None,
     dtype: DtypeOpt = "float32",
+    input: InputOpt = None,
+    device: DeviceOpt = "meta",
+    strict: StrictOpt = False,
     output: OutputOpt = None,
     paper: PaperOpt = False,
 ) -> None:
@@ -109,7 +116,7 @@ def profile_command(
         emit(reproduce_table1(target).render(chosen.value), output)
         return
     result = profile(target, engine=engine_name(engine), batch=batch, train=train, dtype=dtype, input_shape=shape,
-                     tokens=tokens, decode=decode)
+                     tokens=tokens, decode=decode, inputs=inputs_of(input), device=device, strict=strict)
     emit(render_profile(result, chosen, depth), output)
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from archlens.errors import ArchlensError
+
 
 def choices(name: str, values: tuple[str, ...]) -> Any:
     """A string enum of ``values`` (member name = value), the type of an option with fixed choices."""
@@ -81,3 +83,45 @@ def blocks(block: Optional[list[str]]) -> list[dict[str, str]]:
     from archlens.analysis.budget import parse_block_option
 
     return [parse_block_option(item) for item in block or ()]
+
+
+# --- a module target's inputs, device and the strict check (issue: the torch engine's inputs) ---
+
+InputOpt = Annotated[Optional[list[str]], typer.Option(
+    "--input", help="A module's input, repeatable: SHAPE[:DTYPE] in order (1,128:int64), NAME=SHAPE[:DTYPE] by "
+                    "keyword (attention_mask=1,128:int64); instead of --input-shape.")]
+DeviceOpt = Annotated[str, typer.Option(
+    "--device", help="Where a module runs: meta (no weights, default) or cpu (real random tensors, for ops "
+                     "whose output depends on values: nonzero, nms).")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) when any op is not counted.")]
+
+INPUT_FORM = "write it SHAPE[:DTYPE] or NAME=SHAPE[:DTYPE], e.g. 1,128:int64 or attention_mask=1,128:int64"
+
+
+def inputs_of(texts: Optional[list[str]]) -> Any:
+    """``--input`` values as the torch engine's :class:`~archlens.counting.torch.Inputs` (None if none given)."""
+    if not texts:
+        return None
+    from archlens.counting.torch import Inputs, TensorSpec
+
+    positional, keyword = [], {}
+    for text in texts:
+        name, equals, rest = text.partition("=")
+        if not equals:
+            name, rest = "", text
+        elif not name.isidentifier():
+            raise ArchlensError(f"--input {text!r}: {name!r} is not a parameter name", hint=INPUT_FORM)
+        shape_text, colon, dtype = rest.partition(":")
+        shape = input_shape_of(shape_text) if shape_text else None
+        if shape is None:
+            raise ArchlensError(f"--input {text!r} has no shape", hint=INPUT_FORM)
+        value = TensorSpec(shape, dtype or None)
+        if name:
+            if name in keyword:
+                raise ArchlensError(f"--input {name}= is given twice", hint=INPUT_FORM)
+            keyword[name] = value
+        elif keyword:
+            raise ArchlensError(f"--input {text!r}: inputs in order come before inputs by name", hint=INPUT_FORM)
+        else:
+            positional.append(value)
+    return Inputs(*positional, **keyword)

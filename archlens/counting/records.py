@@ -165,6 +165,8 @@ class Profile(Result):
     """A decoding step: the tokens already in the key-value cache (the input's tokens are the new ones)."""
     kv_per_token: int = 0
     """Keys and values the attention layers keep for one token (the batch's, all layers): elements."""
+    inputs: tuple[str, ...] = ()
+    """A module's inputs when there is more than one float tensor: ``("1x128 int64", "mask=1x128 float32")``."""
 
     @property
     def kv_cache_elements(self) -> int:
@@ -264,6 +266,9 @@ class Profile(Result):
         mode = "training mode (aux heads)" if self.train else "inference"
         if self.decode is not None:
             mode = Text("decoding step after a KV cache of {cache:,} tokens", cache=self.decode)
+        if self.inputs:
+            return Text("{name} · inputs {inputs} · {dtype} · {engine} engine · {mode}", name=self.name,
+                        inputs=", ".join(self.inputs), dtype=self.dtype, engine=self.engine, mode=mode)
         return Text("{name} · input {shape} · {dtype} · {engine} engine · {mode}", name=self.name,
                     shape=Value(self.input_shape, "shape"), dtype=self.dtype, engine=self.engine, mode=mode)
 
@@ -330,6 +335,7 @@ class Profile(Result):
             "name": self.name,
             "engine": self.engine,
             "input_shape": list(self.input_shape),
+            **({"inputs": list(self.inputs)} if self.inputs else {}),
             "dtype": self.dtype,
             "train": self.train,
             "totals": {

@@ -82,8 +82,8 @@ SHAPE = ["--input-shape", "1,3,16,16"]
     ("hardening_broken:f", SHAPE, "hardening_broken:f: importing 'hardening_broken' raised ValueError: "
                                   "broken at import"),
     ("hardening_quits:f", SHAPE, "hardening_quits:f: importing 'hardening_quits' raised SystemExit: 4"),
-    ("hardening_models:small", [], "module targets need --input-shape N,C,H,W; from Python, pass "
-                                   "input_shape=(1, 3, 224, 224)"),
+    ("hardening_models:small", [], "module targets need --input-shape N,C,H,W; or --input for several or "
+                                   "typed inputs (from Python: input_shape=(1, 3, 224, 224) or inputs=...)"),
     ("hardening_models:small", ["--input-shape", "1,4,16,16"],
      "hardening_models:small layer 0: forward raised RuntimeError: Invalid channel dimensions; "
      "check the input shape 1,4,16,16 and the module's forward"),

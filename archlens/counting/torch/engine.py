@@ -56,7 +56,7 @@ from torch import nn
 
 from archlens.counting.records import DTYPE_BYTES, Profile
 from archlens.counting.torch.tracker import ROOT, CannotRunOnMeta, Tracker, Tree
-from archlens.errors import ArchlensError, TargetError
+from archlens.errors import ArchlensError, TargetError, UncountedOps
 from archlens.units import format_bytes
 
 __all__ = ["DEVICES", "ROOT", "Inputs", "TensorSpec", "UncountedOps", "materialize", "profile_module",
@@ -93,17 +93,6 @@ class Inputs:
     def __repr__(self) -> str:
         parts = [repr(value) for value in self.args] + [f"{key}={value!r}" for key, value in self.kwargs.items()]
         return f"Inputs({', '.join(parts)})"
-
-
-class UncountedOps(ArchlensError):
-    """``strict``: the profile has ops no formula counts (listed in ``ops``; the profile is ``profile``)."""
-
-    def __init__(self, profile: Profile):
-        listed = ", ".join(f"{item.op} x{item.count} ({item.layer})" for item in profile.unsupported)
-        super().__init__(f"not counted: {listed}",
-                         hint="teach the engine each op with archlens.register_op(op, formula)")
-        self.profile = profile
-        self.ops = tuple(dict.fromkeys(item.op for item in profile.unsupported))
 
 
 def require_counted(profile: Profile) -> Profile:
@@ -198,6 +187,7 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]",
         groups=tuple(tracker.groups),
         depth=tracker.output_depth(output),
         unsupported=tracker.unsupported_ops(),
+        inputs=_described(args, kwargs),
     )
     return require_counted(result) if strict else result
 
@@ -266,6 +256,18 @@ def _dtype(value: "str | torch.dtype") -> torch.dtype:
     if found is None:
         raise TargetError(f"unknown input dtype {value!r}", hint=f"use one of {', '.join(_DTYPES)}")
     return found
+
+
+def _described(args: tuple, kwargs: dict) -> tuple[str, ...]:
+    """The inputs as the heading names them (``1x128 int64``, ``mask=1x128 float32``), when one float
+    tensor's shape would not say it all; () otherwise."""
+    named = [("", value) for value in args] + list(kwargs.items())
+    tensors = [(key, value) for key, value in named if isinstance(value, torch.Tensor)]
+    if len(named) == 1 and len(tensors) == 1 and tensors[0][1].is_floating_point():
+        return ()
+    return tuple(
+        f"{key + '=' if key else ''}{'x'.join(map(str, value.shape)) or 'scalar'} {str(value.dtype).removeprefix('torch.')}"
+        for key, value in tensors)
 
 
 def _tensors_of(value: Any):
@@ -359,7 +361,7 @@ def _forward_error(error: BaseException, tracker: Tracker, label: str, tree: Tre
     where = f"{label} layer {where}" if where else label
     on_meta = any(tensor.is_meta for tensor in _tensors_of((args, kwargs)))
     weights = _weight_bytes(tracker.root)
-    cpu_hint = "profile on real tensors with device='cpu' (" + (
+    cpu_hint = "profile on real tensors: --device cpu (device='cpu' in Python; " + (
         f"it allocates the weights, {format_bytes(weights)}, and runs" if weights else "it runs") + " on random inputs)"
     cause = error
     while cause is not None and not isinstance(cause, CannotRunOnMeta):
