@@ -27,8 +27,16 @@ TargetArg = Annotated[str, typer.Argument(
 SpecArg = Annotated[str, typer.Argument(help="A built-in network name or a spec file.")]
 FormatOpt = Annotated[Optional[TextFormat], typer.Option(
     "--format", "-f", help="Output format (default: from the -o file's suffix .csv/.json/.md, else table).")]
+def output_path(text: str) -> Path:
+    """``-o``'s value as a path; ``out/`` (a folder) is refused here, before pathlib drops the slash."""
+    from archlens.outputs import refuse_a_folder_name
+
+    refuse_a_folder_name(text)
+    return Path(text)
+
+
 OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", help="Write to this file (atomically) instead of stdout.")]
+    "--output", "-o", parser=output_path, help="Write to this file (atomically) instead of stdout.")]
 TrainOpt = Annotated[bool, typer.Option("--train", help="Training mode: include the auxiliary heads.")]
 InputShapeOpt = Annotated[Optional[str], typer.Option(
     "--input-shape", help="N,C,H,W, e.g. 1,3,224,224: replaces each spec's input; what a module target "
