@@ -44,7 +44,10 @@ def profile_target(target: Target, *, engine: str | None = None, dtype: str = "f
     """Profile a resolved target with ``engine`` (default: analytic for specs, torch for modules)."""
     check_engine(engine)
     if isinstance(target, ModuleTarget):
-        return _profile_module(target, engine or "torch", dtype)
+        from archlens.isolation import user_code_errors
+
+        with user_code_errors(target.label):  # a CancelledError from the user's code is one line too
+            return _profile_module(target, engine or "torch", dtype)
     try:
         return _profile_spec(target, engine or "analytic", dtype)
     except ShapeError as error:  # name the file as `archlens validate` does: "spec.yaml: conv3: ..."

@@ -201,7 +201,9 @@ def load_target(text: str) -> Any:
             ) from error
         raise TargetError(f"importing {module_name!r} failed: it needs module {missing!r}, which is not installed",
                           where=text) from error
-    except (Exception, SystemExit) as error:  # noqa: BLE001 - the user's module ran and raised: say so in one line
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - the user's module ran and raised (CancelledError too): one line
         first_line = (str(error).strip().splitlines() or [""])[0]
         raise TargetError(f"importing {module_name!r} raised {type(error).__name__}: {first_line}",
                           where=text) from error

@@ -16,6 +16,7 @@ from archlens.cli.options import (
     EngineOpt,
     FormatOpt,
     InputShapeOpt,
+    IsolateOpt,
     OutputOpt,
     SpecArg,
     TargetArg,
@@ -26,6 +27,7 @@ from archlens.cli.options import (
 )
 from archlens.cli.output import emit, format_of
 from archlens.errors import ArchlensError
+from archlens.isolation import isolate_command
 
 DepthOpt = Annotated[Optional[int], typer.Option(
     "--depth", "-d", min=0, help="Sum layers up to N name levels (1: top-level blocks). 0: every layer. "
@@ -90,8 +92,10 @@ def profile_command(
     dtype: DtypeOpt = "float32",
     output: OutputOpt = None,
     paper: PaperOpt = False,
+    isolate: IsolateOpt = None,
 ) -> None:
     """Profile a network: per-layer parameters, MACs, other ops and activations, with totals."""
+    isolate_command(isolate, [target])
     chosen = format or TextFormat(format_of(output, TEXT_SUFFIXES, default="table"))
     from archlens.profiler import profile
 

@@ -47,6 +47,9 @@ EngineOpt = Annotated[Optional[Engine], typer.Option(
     "--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta "
                            "device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="Activation dtype for memory figures.")]
+IsolateOpt = Annotated[Optional[bool], typer.Option(
+    "--isolate/--no-isolate", help="Run in a child process that must report back: a crash or os._exit() in a module "
+                                   "target's code is an error, never a silent exit (check: on for module targets).")]
 
 MaxParamsOpt = Annotated[Optional[str], typer.Option("--max-params", help="At most this many parameters (7M).")]
 MaxMacsOpt = Annotated[Optional[str], typer.Option("--max-macs", help="At most this many MACs (1.5G).")]

@@ -18,8 +18,9 @@ import typer
 
 from archlens.cli.app import app
 from archlens.errors import ArchlensError
+from archlens.isolation import FORWARDED_SIGNALS, RunIsolated
 
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
+STOP_SIGNALS = FORWARDED_SIGNALS
 """The signals a terminal or a CI runner sends to stop a program (SIGINT, SIGTERM, SIGHUP, SIGQUIT):
 each becomes a :class:`Stopped` exception, so every clean-up runs and an output file is never left
 half-written. SIGKILL cannot be caught: the target file is intact, but a hidden temporary file
@@ -49,7 +50,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     _tolerate_narrow_encodings()
     with _stop_signals_raise() as received:
         try:
-            code = _run(args, debug, received)
+            code = _run(args, original, debug, received)
         except KeyboardInterrupt:  # a signal in the instant after the command's own handling
             code = _stopped(received)
         if received and code != 128 + received[0]:
@@ -59,7 +60,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     return code
 
 
-def _run(args: list[str], debug: bool, received: list[int]) -> int:
+def _run(args: list[str], original: list[str], debug: bool, received: list[int]) -> int:
     try:
         try:
             result = app(args=args, prog_name="archlens", standalone_mode=False)
@@ -72,6 +73,10 @@ def _run(args: list[str], debug: bool, received: list[int]) -> int:
         if result == 130:  # typer turns Ctrl-C into a silent exit code 130
             raise KeyboardInterrupt
         return result if isinstance(result, int) else 0
+    except RunIsolated:
+        from archlens.isolation import run_command
+
+        return run_command(original)
     except typer.Exit as done:
         return done.exit_code
     except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
@@ -98,6 +103,11 @@ def _run(args: list[str], debug: bool, received: list[int]) -> int:
         return 2
     except Exception as error:  # noqa: BLE001 - the one place unexpected errors become a line
         if debug:
+            raise
+        _say(_internal_line(error))
+        return 3
+    except BaseException as error:  # noqa: BLE001 - neither an Exception nor an interrupt: CancelledError, ...
+        if isinstance(error, SystemExit) or debug:
             raise
         _say(_internal_line(error))
         return 3
