@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any
 
@@ -62,6 +63,11 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
         from archlens.counting.analytic import profile_spec
 
         return profile_spec(spec, batch=target.batch, dtype=dtype, train=train)
+    if target.batch > 1:  # build() checks PyTorch's size limits at batch 1; the batch multiplies every size
+        from archlens.builder import _check_torch_limits
+        from archlens.counting.analytic import profile_spec
+
+        _check_torch_limits(profile_spec(spec, batch=target.batch, train=train))
     if engine == "torch":
         from archlens.builder import build
         from archlens.counting.torch_engine import profile_module
@@ -81,6 +87,11 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
 def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:
     if engine == "analytic":
         raise ArchlensError("the analytic engine reads specs, not modules", hint="use --engine torch (or fvcore)")
+    from archlens.builder import TORCH_SIZE_LIMIT
+
+    if math.prod(target.input_shape) > TORCH_SIZE_LIMIT:
+        raise ShapeError(f"the input {'x'.join(map(str, target.input_shape))} has more than 2^63 - 1 elements, "
+                         "PyTorch's limit", where=target.label, hint="give a smaller --input-shape")
     if engine == "fvcore":
         from archlens.counting.fvcore_engine import profile_module_fvcore
 

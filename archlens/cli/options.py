@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -19,6 +20,10 @@ Engine = choices("Engine", ("analytic", "torch", "fvcore"))
 TextFormat = choices("TextFormat", ("table", "csv", "json", "markdown"))
 """The formats of a command's text output (the registered renderers but ``html`` and ``text``)."""
 
+
+MAX_SIZE = 2**63 - 1
+"""The largest size the command line takes (``--batch``, each ``--input-shape`` number): PyTorch's (and
+C's) signed 64-bit limit. Spec files may hold larger sizes: the analytic engine counts in Python integers."""
 
 TEXT_SUFFIXES = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown"}
 
@@ -42,7 +47,7 @@ InputShapeOpt = Annotated[Optional[str], typer.Option(
     "--input-shape", help="N,C,H,W, e.g. 1,3,224,224: replaces each spec's input; what a module target "
                           "(pkg.module:callable) runs on.")]
 BatchOpt = Annotated[Optional[int], typer.Option(
-    "--batch", min=1, help="Batch size (default 1, or the first number of --input-shape).")]
+    "--batch", min=1, max=MAX_SIZE, help="Batch size (default 1, or the first number of --input-shape).")]
 EngineOpt = Annotated[Optional[Engine], typer.Option(
     "--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta "
                            "device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")]
@@ -62,11 +67,40 @@ BlockOpt = Annotated[Optional[list[str]], typer.Option(
     "--block", help="A limit per block: 'inception_*:macs=200M[,params=1M]' (repeatable).")]
 
 
-def input_shape_of(text: Optional[str]) -> Optional[tuple[int, ...]]:
-    """``--input-shape 1,3,224,224`` -> ``(1, 3, 224, 224)`` (what it means: :mod:`archlens.targets`)."""
-    from archlens.targets import parse_shape
+_SHAPE_TEXT = re.compile(r"\s*[0-9]+\s*(?:[,x]\s*[0-9]+\s*)*", re.ASCII)
 
+
+def input_shape_of(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    """``--input-shape 1,3,224,224`` (or ``1x3x224x224``) -> ``(1, 3, 224, 224)`` (what it means:
+    :mod:`archlens.targets`). ASCII digits only, each size from 1 to :data:`MAX_SIZE`; anything else is
+    one line naming the option.
+
+    >>> input_shape_of("1x3x64x64")
+    (1, 3, 64, 64)
+    """
+    from archlens.errors import ArchlensError
+    from archlens.targets import SHAPE_HINT, parse_shape
+
+    if text is None:
+        return None
+    if not _SHAPE_TEXT.fullmatch(text):
+        raise ArchlensError(f"--input-shape {shown(text)} is not a list of integers", hint=SHAPE_HINT)
+    for size in re.split(r"[,x]", text):
+        if len(size.strip().lstrip("0")) > len(str(MAX_SIZE)) or int(size) > MAX_SIZE:
+            raise ArchlensError(f"--input-shape {shown(text)}: {shown(size.strip(), quote=False)} is larger than "
+                                f"2^63 - 1 ({MAX_SIZE:,}), the largest size the command line takes",
+                                hint="a spec file may hold larger sizes (the analytic engine counts them exactly)")
     return parse_shape(text)
+
+
+def shown(text: str, *, limit: int = 40, quote: bool = True) -> str:
+    """A value from the command line as an error shows it: quoted, cut to ``limit`` characters.
+
+    >>> shown("1," + "9" * 60)
+    "'1,99999999999999999999999999999999999999…'"
+    """
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return repr(cut) if quote else cut
 
 
 def engine_name(engine: Optional[Engine]) -> Optional[str]:

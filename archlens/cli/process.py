@@ -8,6 +8,7 @@ Errors become exit codes here and nowhere else: 0 ok, 1 over budget, 2 bad usage
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import sys
 import threading
@@ -104,6 +105,11 @@ def _run(args: list[str], original: list[str], debug: bool, received: list[int])
     except Exception as error:  # noqa: BLE001 - the one place unexpected errors become a line
         if debug:
             raise
+        memory = _out_of_memory(error)
+        if memory is not None:  # the environment, like a full disk: the input asks for more than there is
+            _say(f"archlens: error: out of memory{memory}; use a smaller --batch or --input-shape, or an engine "
+                 "that allocates nothing (analytic, or torch on the meta device)")
+            return 2
         _say(_internal_line(error))
         return 3
     except BaseException as error:  # noqa: BLE001 - neither an Exception nor an interrupt: CancelledError, ...
@@ -156,6 +162,15 @@ def _internal_line(error: BaseException) -> str:
     first_line = (str(error).splitlines() or [""])[0]
     return (f"archlens: internal error: {type(error).__name__}: {first_line} (rerun with --debug for the traceback, "
             "and please report it)")
+
+
+def _out_of_memory(error: Exception) -> Optional[str]:
+    """`` (N bytes at once)``, ``""`` or None: whether ``error`` says memory ran out (a MemoryError, or
+    PyTorch's CPU allocator refusing a tensor), and how much was asked for when it says."""
+    if isinstance(error, MemoryError):
+        return ""
+    asked = re.search(r"DefaultCPUAllocator: can't allocate memory: you tried to allocate (\d+) bytes", str(error))
+    return f" (PyTorch asked for {int(asked[1]):,} bytes at once)" if asked else None
 
 
 def _usage_line(error: typer.TyperException) -> str:
