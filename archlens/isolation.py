@@ -146,7 +146,8 @@ def _signals_handled_by(handler) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, handler) for signum in FORWARDED_SIGNALS}
+    previous = {signum: signal.signal(signum, handler) for signum in FORWARDED_SIGNALS
+                if signal.getsignal(signum) not in (None, signal.SIG_IGN)}  # ignored: the child ignores it too
     try:
         yield
     finally:

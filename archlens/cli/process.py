@@ -137,7 +137,8 @@ def _stop_signals_raise() -> Iterator[list[int]]:
     """While the CLI runs, each stop signal raises :class:`Stopped` once; the list it yields holds the
     signals received. A second signal while stopping is ignored, so the clean-up (removing a temporary
     file, printing the line) cannot be cut short; SIGKILL still stops at once. Main thread only; the
-    earlier handlers come back afterwards."""
+    earlier handlers come back afterwards. A signal that is ignored (``nohup`` ignores SIGHUP) stays
+    ignored, as Python leaves an ignored SIGINT; one handled from C (a fuzzer's) is left alone."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -151,11 +152,12 @@ def _stop_signals_raise() -> Iterator[list[int]]:
     previous = {}
     try:
         for signum in STOP_SIGNALS:
-            previous[signum] = signal.signal(signum, stop)
+            if signal.getsignal(signum) not in (None, signal.SIG_IGN):
+                previous[signum] = signal.signal(signum, stop)
         yield received
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+            signal.signal(signum, handler)
 
 
 def _internal_line(error: BaseException) -> str:

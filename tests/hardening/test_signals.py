@@ -33,10 +33,15 @@ WRITER = textwrap.dedent(f"""
 """)
 
 
-def start(code: str, *args: str, cwd: Path) -> subprocess.Popen:
+def start(code: str, *args: str, cwd: Path, ignoring: tuple[int, ...] = ()) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+    def ignore() -> None:  # as nohup does: an ignored signal stays ignored across exec
+        for signum in ignoring:
+            signal.signal(signum, signal.SIG_IGN)
+
     return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=ignore if ignoring else None)
 
 
 def wait_for(condition, child: subprocess.Popen, timeout: float = 60) -> None:
@@ -108,6 +113,17 @@ def test_a_second_signal_does_not_cut_the_clean_up_short(tmp_path):
     assert code - 128 in sent  # pending together, they are delivered in the kernel's order: the first one counts
     assert err.splitlines() == [EXPECTED_LINES[code - 128]]
     assert target.read_text() == "earlier" and temporaries(tmp_path) == []
+
+
+def test_an_ignored_signal_stays_ignored(tmp_path):
+    """Under nohup, SIGHUP is ignored: closing the terminal must not stop the run."""
+    target = tmp_path / "report.json"
+    child = start(WRITER, str(target), cwd=tmp_path, ignoring=(signal.SIGHUP,))
+    wait_for(lambda: temporaries(tmp_path), child)
+    child.send_signal(signal.SIGHUP)
+    code, _, err = finish(child)
+    assert (code, err) == (0, f"wrote {target}\n")
+    assert target.stat().st_size == PAYLOAD_MIB << 20 and temporaries(tmp_path) == []
 
 
 SWALLOWER = textwrap.dedent("""
