@@ -10,14 +10,18 @@ An input is bytes; its first byte chooses what the rest is:
   (UTF-8, undecodable bytes as lone surrogates), given to :func:`archlens.cli.main`.
 * ``3``: a command (the second byte picks one of :data:`SPEC_COMMANDS`) on a spec file whose YAML
   text is the rest.
+* ``4``: a command of :data:`OPTION_COMMANDS` (the second byte) with fuzzed option values: the rest
+  is NUL-separated pieces, each a byte picking one of :data:`OPTIONS` (modulo their number) and the
+  option's value.
 
 For the command lines, the exit code must be 0, 1 or 2 and stderr must hold no traceback and no
 "internal error". Anything else raises :class:`Finding`.
 
 Command lines are kept inside a scratch folder: an absolute path or ``..`` loses its meaning, module
 targets (``pkg.mod:callable``: the fuzzer would call any function of any module with no arguments),
-``--isolate`` (a child process a run), the fvcore engine (real weights and inputs in memory), and the
-``graph`` and ``report`` commands (graphviz and a whole report per input) are left out.
+``--isolate`` (a child process a run), ``--debug`` (tracebacks on purpose), the fvcore engine (real
+weights and inputs in memory), and the ``graph`` and ``report`` commands (graphviz and a whole report
+per input) are left out.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import sys
 from pathlib import Path
 
 MODULE_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-LEFT_OUT = {"--isolate", "fvcore", "graph", "report"}
+LEFT_OUT = {"--isolate", "--debug", "fvcore", "graph", "report"}
 SPEC_COMMANDS = (
     ["validate", "{spec}"],
     ["profile", "{spec}", "-f", "json", "--depth", "0"],
@@ -44,6 +48,23 @@ SPEC_COMMANDS = (
     ["profile", "{spec}", "--input-shape", "2,3,64,64", "-o", "out.csv"],
 )
 
+OPTION_COMMANDS = (
+    ["profile", "googlenet"],
+    ["profile", "googlenet", "--engine", "torch"],
+    ["profile", "spec.yaml"],
+    ["check", "googlenet", "--max-macs", "2G"],
+    ["check", "alexnet", "--engine", "torch"],
+    ["compare", "googlenet", "alexnet"],
+    ["fit", "googlenet"],
+    ["inception", "googlenet"],
+    ["show", "resnet18"],
+    ["claims"],
+)
+OPTIONS = ("--batch", "--input-shape", "--depth", "--max-params", "--max-macs", "--max-flops", "--max-activations",
+           "--max-depth", "--block", "--divisor", "--dtype", "--engine", "--format", "--train", "--vary", "--part",
+           "--output", "--paper")
+MODES = 5
+
 
 class Finding(AssertionError):
     """An input that broke the error model: a traceback, exit code 3, or an exception that is not an
@@ -53,11 +74,17 @@ class Finding(AssertionError):
 def one_input(data: bytes) -> str:
     """Run one fuzz input in the current directory (a scratch folder); returns how it ended: ``ok``,
     ``SpecError: LINE | LINE`` (the spec modes), or ``exit CODE: STDERR`` (the command lines)."""
-    mode, payload = (data[0] % 4, data[1:]) if data else (0, b"")
+    mode, payload = (data[0] % MODES, data[1:]) if data else (0, b"")
     if mode in (0, 1):
         return _spec(payload, Path("spec.json" if mode == 1 else "spec.yaml"))
     if mode == 2:
         return _command([_argument(part) for part in payload.split(b"\0")] if payload else [])
+    if mode == 4:
+        argv = list(OPTION_COMMANDS[payload[0] % len(OPTION_COMMANDS)]) if payload else ["profile", "googlenet"]
+        for piece in payload[1:].split(b"\0") if payload else ():
+            if piece:
+                argv += [OPTIONS[piece[0] % len(OPTIONS)], _argument(piece[1:])]
+        return _command(argv)
     command = SPEC_COMMANDS[payload[0] % len(SPEC_COMMANDS)] if payload else SPEC_COMMANDS[0]
     Path("spec.yaml").write_bytes(payload[1:])
     return _command([part.format(spec="spec.yaml") for part in command])
