@@ -17,6 +17,7 @@ from archlens.errors import ShapeError
 from archlens.spec import load_spec
 from archlens.spec.expand import walk_spec
 from archlens.spec.schema import NetworkSpec
+from archlens.units import TORCH_SIZE_LIMIT
 
 if TYPE_CHECKING:  # pragma: no cover
     from archlens.layers.modules import Network
@@ -71,7 +72,6 @@ def _teach_the_torch_engine() -> None:
 
 _teach_the_torch_engine()
 
-TORCH_SIZE_LIMIT = 2**63 - 1  # PyTorch sizes and element counts are signed 64-bit integers
 
 
 def _check_torch_limits(profile: Any) -> None:

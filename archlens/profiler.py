@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import TYPE_CHECKING, Any
 
 from archlens.counting.records import Profile
 from archlens.errors import ArchlensError, ShapeError, UncountedOps
-from archlens.targets import ModuleTarget, SpecTarget, Target, TargetOptions, resolve
+from archlens.targets import ModuleTarget, SpecTarget, Target, TargetOptions, resolve, user_code_errors
+from archlens.units import TORCH_SIZE_LIMIT
 
 if TYPE_CHECKING:  # pragma: no cover
     from archlens.spec import NetworkSpec
@@ -68,7 +70,8 @@ def profile_target(target: Target, *, engine: str | None = None, dtype: str = "f
     """Profile a resolved target with ``engine`` (default: analytic for specs, torch for modules)."""
     check_engine(engine)
     if isinstance(target, ModuleTarget):
-        return _profile_module(target, engine or "torch", dtype)
+        with user_code_errors(target.label):  # a CancelledError from the user's code is one line too
+            return _profile_module(target, engine or "torch", dtype)
     try:
         return _profile_spec(target, engine or "analytic", dtype)
     except ShapeError as error:  # name the file as `archlens validate` does: "spec.yaml: conv3: ..."
@@ -83,6 +86,11 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
         from archlens.counting.analytic import profile_spec
 
         return profile_spec(spec, batch=target.batch, dtype=dtype, train=train, decode=target.decode)
+    if target.batch > 1:  # build() checks PyTorch's size limits at batch 1; the batch multiplies every size
+        from archlens.builder import _check_torch_limits
+        from archlens.counting.analytic import profile_spec
+
+        _check_torch_limits(profile_spec(spec, batch=target.batch, train=train))
     if engine == "torch":
         from archlens.builder import build
         from archlens.counting.torch_engine import profile_module
@@ -123,6 +131,9 @@ def spec_inputs(spec: NetworkSpec, batch: int = 1) -> dict[str, Any]:
 def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:
     if engine == "analytic":
         raise ArchlensError("the analytic engine reads specs, not modules", hint="use --engine torch (or fvcore)")
+    if target.input_shape is not None and math.prod(target.input_shape) > TORCH_SIZE_LIMIT:
+        raise ShapeError(f"the input {'x'.join(map(str, target.input_shape))} has more than 2^63 - 1 elements, "
+                         "PyTorch's limit", where=target.label, hint="give a smaller --input-shape")
     if engine == "fvcore":
         from archlens.counting.fvcore_engine import profile_module_fvcore
 

@@ -38,6 +38,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from archlens.errors import ArchlensError, SpecError, TargetError, did_you_mean
@@ -292,7 +293,9 @@ def load_target(text: str) -> Any:
             ) from error
         raise TargetError(f"importing {module_name!r} failed: it needs module {missing!r}, which is not installed",
                           where=text) from error
-    except (Exception, SystemExit) as error:  # noqa: BLE001 - the user's module ran and raised: say so in one line
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - the user's module ran and raised (CancelledError too): one line
         first_line = (str(error).strip().splitlines() or [""])[0]
         raise TargetError(f"importing {module_name!r} raised {type(error).__name__}: {first_line}",
                           where=text) from error
@@ -310,3 +313,19 @@ def load_target(text: str) -> Any:
         raise TargetError(f"{attribute!r} is a {type(value).__name__}, not an nn.Module or a callable returning one",
                           where=text)
     return value
+
+
+@contextlib.contextmanager
+def user_code_errors(label: str | None) -> Iterator[None]:
+    """Turn what the user's code raises past the engines' handlers (a ``BaseException`` that is neither
+    an ``Exception`` nor an interrupt: ``asyncio.CancelledError``, ``SystemExit``, a class of its own)
+    into a :class:`~archlens.errors.TargetError`: one line, exit 2, the original kept as ``__cause__``."""
+    try:
+        yield
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as error:  # noqa: BLE001 - the user's code; KeyboardInterrupt passed above
+        text = str(error).strip()
+        first = text.splitlines()[0] if text else "(no message)"
+        raise TargetError(f"the module's code raised {type(error).__name__} (a BaseException): {first}",
+                          where=label, hint="rerun with --debug to see where") from error

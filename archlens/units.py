@@ -20,6 +20,8 @@ from archlens.errors import UnitError
 DECIMAL_PREFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
 BINARY_PREFIXES = {"KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40, "PI": 2**50}
 
+TORCH_SIZE_LIMIT = 2**63 - 1
+"""PyTorch's sizes and element counts are signed 64-bit integers: the largest a tensor (or the command line) takes."""
 MAX_QUANTITY_DIGITS = 100  # a budget beyond 10^100 means nothing; it would only cost time
 _QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e([+-]?[0-9]+))?\s*([A-Za-z]*)\s*$")
 

@@ -18,6 +18,7 @@ from archlens.cli.options import (
     FormatOpt,
     InputOpt,
     InputShapeOpt,
+    IsolateOpt,
     MaxActivationsOpt,
     MaxDepthOpt,
     MaxFlopsOpt,
@@ -38,6 +39,7 @@ from archlens.cli.options import (
     limits,
 )
 from archlens.cli.output import emit, format_of
+from archlens.cli.isolation import isolate_command
 
 
 def text_format(format: Optional[TextFormat], output) -> TextFormat:
@@ -59,8 +61,10 @@ def compare_command(
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
     output: OutputOpt = None,
+    isolate: IsolateOpt = None,
 ) -> None:
     """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
+    isolate_command(isolate, targets)
     chosen = text_format(format, output)
     from archlens.analysis.compare import comparison
 
@@ -121,8 +125,12 @@ def check_command(
     strict: StrictOpt = False,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    isolate: IsolateOpt = None,
 ) -> None:
-    """Hold a network to a budget (options and the spec's budget: section). Exit 0 within, 1 over, 2 bad input."""
+    """Hold a network to a budget (options and the spec's budget: section). Exit 0 within, 1 over, 2 bad input.
+    A module target runs in a child process (--no-isolate: in this one), so a check that did not finish
+    its measurement never exits 0."""
+    isolate_command(isolate, [target], fail_closed=True)
     chosen = text_format(format, output)
     from archlens.analysis.budget import check
 

@@ -26,6 +26,7 @@ from archlens.cli.options import (
     input_shape_of,
     inputs_of,
     limits,
+    output_path,
 )
 from archlens.cli.output import emit, format_of
 
@@ -41,7 +42,8 @@ ReportFormat = choices("ReportFormat", ("html", "md"))
 @app.command("graph")
 def graph_command(
     targets: Annotated[list[str], typer.Argument(help="One network, or several drawn side by side.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write (.svg, .png, .pdf or .dot).")],
+    output: Annotated[Path, typer.Option("--output", "-o", parser=output_path,
+                                         help="The file to write (.svg, .png, .pdf or .dot).")],
     format: Annotated[Optional[GraphFormat], typer.Option("--format", "-f",
                                                           help="Default: from the output file's suffix.")] = None,
     depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=0,
@@ -83,7 +85,7 @@ def graph_command(
 @app.command("report")
 def report_command(
     targets: Annotated[list[str], typer.Argument(help="One network, or several to compare (the first is the baseline).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The report file: NAME.html, or NAME.md "
+    output: Annotated[Path, typer.Option("--output", "-o", parser=output_path, help="The report file: NAME.html, or NAME.md "
                                                                 "(SVG images go in a folder NAME/ beside it).")],
     format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f",
                                                            help="html or md. Default: from the suffix.")] = None,

@@ -19,6 +19,7 @@ from archlens.cli.options import (
     FormatOpt,
     InputOpt,
     InputShapeOpt,
+    IsolateOpt,
     OutputOpt,
     SpecArg,
     StrictOpt,
@@ -32,6 +33,7 @@ from archlens.cli.options import (
 )
 from archlens.cli.output import emit, format_of
 from archlens.errors import ArchlensError
+from archlens.cli.isolation import isolate_command
 
 DepthOpt = Annotated[Optional[int], typer.Option(
     "--depth", "-d", min=0, help="Sum layers up to N name levels (1: top-level blocks). 0: every layer. "
@@ -101,8 +103,10 @@ def profile_command(
     strict: StrictOpt = False,
     output: OutputOpt = None,
     paper: PaperOpt = False,
+    isolate: IsolateOpt = None,
 ) -> None:
     """Profile a network: per-layer parameters, MACs, other ops and activations, with totals."""
+    isolate_command(isolate, [target])
     chosen = format or TextFormat(format_of(output, TEXT_SUFFIXES, default="table"))
     from archlens.profiler import profile
 

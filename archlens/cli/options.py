@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from archlens.errors import ArchlensError
+from archlens.units import TORCH_SIZE_LIMIT
 
 
 def choices(name: str, values: tuple[str, ...]) -> Any:
@@ -22,6 +24,10 @@ TextFormat = choices("TextFormat", ("table", "csv", "json", "markdown"))
 """The formats of a command's text output (the registered renderers but ``html`` and ``text``)."""
 
 
+MAX_SIZE = TORCH_SIZE_LIMIT
+"""The largest size the command line takes (``--batch``, each ``--input-shape`` number): PyTorch's (and
+C's) signed 64-bit limit. Spec files may hold larger sizes: the analytic engine counts in Python integers."""
+
 TEXT_SUFFIXES = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown"}
 
 TargetArg = Annotated[str, typer.Argument(
@@ -29,24 +35,35 @@ TargetArg = Annotated[str, typer.Argument(
 SpecArg = Annotated[str, typer.Argument(help="A built-in network name or a spec file.")]
 FormatOpt = Annotated[Optional[TextFormat], typer.Option(
     "--format", "-f", help="Output format (default: from the -o file's suffix .csv/.json/.md, else table).")]
+def output_path(text: str) -> Path:
+    """``-o``'s value as a path; ``out/`` (a folder) is refused here, before pathlib drops the slash."""
+    from archlens.outputs import refuse_a_folder_name
+
+    refuse_a_folder_name(text)
+    return Path(text)
+
+
 OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", help="Write to this file (atomically) instead of stdout.")]
+    "--output", "-o", parser=output_path, help="Write to this file (atomically) instead of stdout.")]
 TrainOpt = Annotated[bool, typer.Option("--train", help="Training mode: include the auxiliary heads.")]
 InputShapeOpt = Annotated[Optional[str], typer.Option(
     "--input-shape", help="N,C,H,W, e.g. 1,3,224,224: replaces each spec's input; what a module target "
                           "(pkg.module:callable) runs on.")]
 BatchOpt = Annotated[Optional[int], typer.Option(
-    "--batch", min=1, help="Batch size (default 1, or the first number of --input-shape).")]
+    "--batch", min=1, max=MAX_SIZE, help="Batch size (default 1, or the first number of --input-shape).")]
 TokensOpt = Annotated[Optional[int], typer.Option(
-    "--tokens", min=1, help="Sequence length of a spec with a token input (default: the spec's; with --decode, "
-                            "the new tokens: 1).")]
+    "--tokens", min=1, max=MAX_SIZE, help="Sequence length of a spec with a token input (default: the spec's; with "
+                                          "--decode, the new tokens: 1).")]
 DecodeOpt = Annotated[Optional[int], typer.Option(
-    "--decode", min=0, help="One decoding step after a key-value cache of N tokens: its MACs, and the cache's "
-                            "bytes at --dtype.")]
+    "--decode", min=0, max=MAX_SIZE, help="One decoding step after a key-value cache of N tokens: its MACs, and the "
+                                          "cache's bytes at --dtype.")]
 EngineOpt = Annotated[Optional[Engine], typer.Option(
     "--engine", "-e", help="analytic (specs, default: no torch), torch (modules, default: real ops on the meta "
                            "device; specs are built on meta), fvcore (fvcore's figures; real CPU weights).")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="Activation (and KV cache) dtype for memory figures.")]
+IsolateOpt = Annotated[Optional[bool], typer.Option(
+    "--isolate/--no-isolate", help="Run in a child process that must report back: a crash or os._exit() in a module "
+                                   "target's code is an error, never a silent exit (check: on for module targets).")]
 
 MaxParamsOpt = Annotated[Optional[str], typer.Option("--max-params", help="At most this many parameters (7M).")]
 MaxMacsOpt = Annotated[Optional[str], typer.Option("--max-macs", help="At most this many MACs (1.5G).")]
@@ -59,11 +76,40 @@ BlockOpt = Annotated[Optional[list[str]], typer.Option(
     "--block", help="A limit per block: 'inception_*:macs=200M[,params=1M]' (repeatable).")]
 
 
-def input_shape_of(text: Optional[str]) -> Optional[tuple[int, ...]]:
-    """``--input-shape 1,3,224,224`` -> ``(1, 3, 224, 224)`` (what it means: :mod:`archlens.targets`)."""
-    from archlens.targets import parse_shape
+_SHAPE_TEXT = re.compile(r"\s*[0-9]+\s*(?:[,x]\s*[0-9]+\s*)*", re.ASCII)
 
+
+def input_shape_of(text: Optional[str], option: str = "--input-shape") -> Optional[tuple[int, ...]]:
+    """``--input-shape 1,3,224,224`` (or ``1x3x224x224``) -> ``(1, 3, 224, 224)`` (what it means:
+    :mod:`archlens.targets`). ASCII digits only, each size from 1 to :data:`MAX_SIZE`; anything else is
+    one line naming the option.
+
+    >>> input_shape_of("1x3x64x64")
+    (1, 3, 64, 64)
+    """
+    from archlens.errors import ArchlensError
+    from archlens.targets import SHAPE_HINT, parse_shape
+
+    if text is None:
+        return None
+    if not _SHAPE_TEXT.fullmatch(text):
+        raise ArchlensError(f"{option} {shown(text)} is not a list of integers", hint=SHAPE_HINT)
+    for size in re.split(r"[,x]", text):
+        if len(size.strip().lstrip("0")) > len(str(MAX_SIZE)) or int(size) > MAX_SIZE:
+            raise ArchlensError(f"{option} {shown(text)}: {shown(size.strip(), quote=False)} is larger than "
+                                f"2^63 - 1 ({MAX_SIZE:,}), the largest size the command line takes",
+                                hint="a spec file may hold larger sizes (the analytic engine counts them exactly)")
     return parse_shape(text)
+
+
+def shown(text: str, *, limit: int = 40, quote: bool = True) -> str:
+    """A value from the command line as an error shows it: quoted, cut to ``limit`` characters.
+
+    >>> shown("1," + "9" * 60)
+    "'1,99999999999999999999999999999999999999…'"
+    """
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return repr(cut) if quote else cut
 
 
 def engine_name(engine: Optional[Engine]) -> Optional[str]:
@@ -110,18 +156,18 @@ def inputs_of(texts: Optional[list[str]]) -> Any:
         if not equals:
             name, rest = "", text
         elif not name.isidentifier():
-            raise ArchlensError(f"--input {text!r}: {name!r} is not a parameter name", hint=INPUT_FORM)
+            raise ArchlensError(f"--input {shown(text)}: {shown(name)} is not a parameter name", hint=INPUT_FORM)
         shape_text, colon, dtype = rest.partition(":")
-        shape = input_shape_of(shape_text) if shape_text else None
+        shape = input_shape_of(shape_text, "--input") if shape_text else None
         if shape is None:
-            raise ArchlensError(f"--input {text!r} has no shape", hint=INPUT_FORM)
+            raise ArchlensError(f"--input {shown(text)} has no shape", hint=INPUT_FORM)
         value = TensorSpec(shape, dtype or None)
         if name:
             if name in keyword:
                 raise ArchlensError(f"--input {name}= is given twice", hint=INPUT_FORM)
             keyword[name] = value
         elif keyword:
-            raise ArchlensError(f"--input {text!r}: inputs in order come before inputs by name", hint=INPUT_FORM)
+            raise ArchlensError(f"--input {shown(text)}: inputs in order come before inputs by name", hint=INPUT_FORM)
         else:
             positional.append(value)
     return Inputs(*positional, **keyword)

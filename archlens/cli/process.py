@@ -1,30 +1,67 @@
-"""Process plumbing: exit codes, one-line errors, interrupts, closed pipes, narrow terminal encodings.
+"""Process plumbing: exit codes, one-line errors, stop signals, closed pipes, narrow terminal encodings.
 
 Errors become exit codes here and nowhere else: 0 ok, 1 over budget, 2 bad usage or bad input,
-3 internal error, 130 interrupted. ``--debug`` (anywhere on the line) shows tracebacks.
+3 internal error, 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT).
+``--debug`` (anywhere on the line) shows tracebacks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Optional
 
 import typer
 
 from archlens.cli.app import app
 from archlens.errors import ArchlensError
+from archlens.cli.isolation import FORWARDED_SIGNALS, RunIsolated
+
+STOP_SIGNALS = FORWARDED_SIGNALS
+"""The signals a terminal or a CI runner sends to stop a program (SIGINT, SIGTERM, SIGHUP, SIGQUIT):
+each becomes a :class:`Stopped` exception, so every clean-up runs and an output file is never left
+half-written. SIGKILL cannot be caught: the target file is intact, but a hidden temporary file
+(``.NAME.*.tmp``) may remain beside it."""
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal turned into an exception (a ``KeyboardInterrupt``, so everything that handles
+    Ctrl-C handles it too, and ``except Exception`` in the user's code does not swallow it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 over budget, 2 bad input or usage, 3 internal error).
 
     Every failure ends in one line on stderr, never a traceback (``--debug`` shows it). Ctrl-C gives
-    "interrupted" and 130; a closed pipe (``archlens profile x | head``) ends quietly with 0.
+    "interrupted" and 130, SIGTERM, SIGHUP and SIGQUIT "stopped by SIG..." and 128 + the signal's
+    number, with any output file left as it was; a closed pipe (``archlens profile x | head``) ends
+    quietly with 0.
     """
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    args = [arg for arg in args if arg != "--debug"]
+    original = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in original
+    args = [arg for arg in original if arg != "--debug"]
     _tolerate_narrow_encodings()
+    with _stop_signals_raise() as received:
+        try:
+            code = _run(args, original, debug, received)
+        except KeyboardInterrupt:  # a signal in the instant after the command's own handling
+            code = _stopped(received)
+        if received and code != 128 + received[0]:
+            # The signal's exception was swallowed (by the module's code): whatever the command did, it
+            # was told to stop, and a run that may not have finished must not exit 0.
+            code = _stopped(received)
+    return code
+
+
+def _run(args: list[str], original: list[str], debug: bool, received: list[int]) -> int:
     try:
         try:
             result = app(args=args, prog_name="archlens", standalone_mode=False)
@@ -37,6 +74,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         if result == 130:  # typer turns Ctrl-C into a silent exit code 130
             raise KeyboardInterrupt
         return result if isinstance(result, int) else 0
+    except RunIsolated:
+        from archlens.cli.isolation import run_command
+
+        return run_command(original)
     except typer.Exit as done:
         return done.exit_code
     except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
@@ -46,8 +87,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         _say(f"archlens: error: {_usage_line(error)}")
         return 2
     except (typer.Abort, KeyboardInterrupt):
-        _say("archlens: interrupted")
-        return 130
+        return _stopped(received)
     except ArchlensError as error:
         if debug:
             _say_safely(_print_traceback)
@@ -65,12 +105,74 @@ def main(argv: Optional[list[str]] = None) -> int:
     except Exception as error:  # noqa: BLE001 - the one place unexpected errors become a line
         if debug:
             raise
-        first_line = (str(error).splitlines() or [""])[0]
-        _say(
-            f"archlens: internal error: {type(error).__name__}: {first_line} (rerun with --debug for the traceback, "
-            "and please report it)"
-        )
+        memory = _out_of_memory(error)
+        if memory is not None:  # the environment, like a full disk: the input asks for more than there is
+            _say(f"archlens: error: out of memory{memory}; use a smaller --batch or --input-shape, or an engine "
+                 "that allocates nothing (analytic, or torch on the meta device)")
+            return 2
+        _say(_internal_line(error))
         return 3
+    except BaseException as error:  # noqa: BLE001 - neither an Exception nor an interrupt: CancelledError, ...
+        if isinstance(error, SystemExit) or debug:
+            raise
+        _say(_internal_line(error))
+        return 3
+
+
+def stop_line(signum: int) -> str:
+    """What a stop signal prints: ``archlens: interrupted`` (Ctrl-C), else ``archlens: stopped by SIGTERM``."""
+    if signum == signal.SIGINT:
+        return "archlens: interrupted"
+    return f"archlens: stopped by {signal.Signals(signum).name}"
+
+
+def _stopped(received: list[int]) -> int:
+    signum = received[0] if received else signal.SIGINT
+    _say(stop_line(signum))
+    return 128 + signum
+
+
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[list[int]]:
+    """While the CLI runs, each stop signal raises :class:`Stopped` once; the list it yields holds the
+    signals received. A second signal while stopping is ignored, so the clean-up (removing a temporary
+    file, printing the line) cannot be cut short; SIGKILL still stops at once. Main thread only; the
+    earlier handlers come back afterwards. A signal that is ignored (``nohup`` ignores SIGHUP) stays
+    ignored, as Python leaves an ignored SIGINT; one handled from C (a fuzzer's) is left alone."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            raise Stopped(signum)
+
+    previous = {}
+    try:
+        for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) not in (None, signal.SIG_IGN):
+                previous[signum] = signal.signal(signum, stop)
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _internal_line(error: BaseException) -> str:
+    first_line = (str(error).splitlines() or [""])[0]
+    return (f"archlens: internal error: {type(error).__name__}: {first_line} (rerun with --debug for the traceback, "
+            "and please report it)")
+
+
+def _out_of_memory(error: Exception) -> Optional[str]:
+    """`` (N bytes at once)``, ``""`` or None: whether ``error`` says memory ran out (a MemoryError, or
+    PyTorch's CPU allocator refusing a tensor), and how much was asked for when it says."""
+    if isinstance(error, MemoryError):
+        return ""
+    asked = re.search(r"DefaultCPUAllocator: can't allocate memory: you tried to allocate (\d+) bytes", str(error))
+    return f" (PyTorch asked for {int(asked[1]):,} bytes at once)" if asked else None
 
 
 def _usage_line(error: typer.TyperException) -> str:

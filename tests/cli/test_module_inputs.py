@@ -61,14 +61,14 @@ def in_module_folder(tmp_path, monkeypatch):
     yield tmp_path
 
 
-def run(capsys, *args):
+def run(capfd, *args):
     code = main(list(args))
-    out, err = capsys.readouterr()
+    out, err = capfd.readouterr()
     return code, out, err
 
 
-def test_several_typed_and_keyword_inputs(in_module_folder, capsys):
-    code, out, _ = run(capsys, "profile", "mynets:Tagger", "--input", "2,16:int64", "--input", "mask=2,16",
+def test_several_typed_and_keyword_inputs(in_module_folder, capfd):
+    code, out, _ = run(capfd, "profile", "mynets:Tagger", "--input", "2,16:int64", "--input", "mask=2,16",
                        "-f", "json")
     assert code == 0
     totals = json.loads(out)["totals"]
@@ -77,7 +77,7 @@ def test_several_typed_and_keyword_inputs(in_module_folder, capsys):
     assert totals["elementwise_ops"] == 2 * 16 * 64
     assert totals["params"] == 1000 * 64 + 64 * 10 + 10
     assert json.loads(out)["inputs"] == ["2x16 int64", "mask=2x16 float32"]
-    code, out, _ = run(capsys, "profile", "mynets:Tagger", "--input", "2,16:int64", "--input", "mask=2,16")
+    code, out, _ = run(capfd, "profile", "mynets:Tagger", "--input", "2,16:int64", "--input", "mask=2,16")
     assert out.splitlines()[0] == "mynets:Tagger · inputs 2x16 int64, mask=2x16 float32 · float32 · torch engine · inference"
 
 
@@ -87,14 +87,14 @@ def test_several_typed_and_keyword_inputs(in_module_folder, capsys):
     (["--input", "2-x=2,16"], "'2-x' is not a parameter name"),
     (["--input", "mask="], "has no shape"),
 ])
-def test_input_mistakes_are_one_line(in_module_folder, capsys, args, message):
-    code, out, err = run(capsys, "profile", "mynets:Tagger", *args)
+def test_input_mistakes_are_one_line(in_module_folder, capfd, args, message):
+    code, out, err = run(capfd, "profile", "mynets:Tagger", *args)
     assert (code, out) == (2, "") and len(err.splitlines()) == 1 and message in err
 
 
-def test_strict_fails_naming_the_op_everywhere(in_module_folder, capsys, tmp_path):
+def test_strict_fails_naming_the_op_everywhere(in_module_folder, capfd, tmp_path):
     for command in (["profile"], ["compare"], ["check", "--max-macs", "1M"], ["report", "-o", str(tmp_path / "r.md")]):
-        code, out, err = run(capsys, *command, "mynets:Odd", "--input-shape", "1,8", "--strict")
+        code, out, err = run(capfd, *command, "mynets:Odd", "--input-shape", "1,8", "--strict")
         assert code == 2, command
         assert err.strip().splitlines() == ["archlens: error: not counted: aten.special_bessel_j0 x1 in (top); "
                                             "teach the engine each op with archlens.register_op(op, formula)"]
@@ -103,20 +103,20 @@ def test_strict_fails_naming_the_op_everywhere(in_module_folder, capsys, tmp_pat
     assert caught.value.ops == ("aten.special_bessel_j0",)
 
 
-def test_without_strict_compare_and_check_list_what_was_not_counted(in_module_folder, capsys):
-    code, out, _ = run(capsys, "compare", "mynets:Odd", "mynets:Odd", "--input-shape", "1,8", "-f", "json")
+def test_without_strict_compare_and_check_list_what_was_not_counted(in_module_folder, capfd):
+    code, out, _ = run(capfd, "compare", "mynets:Odd", "mynets:Odd", "--input-shape", "1,8", "-f", "json")
     assert code == 0
     assert json.loads(out)["networks"][0]["not_counted"] == [{"op": "aten.special_bessel_j0", "count": 1}]
-    code, out, _ = run(capsys, "check", "mynets:Odd", "--input-shape", "1,8", "--max-macs", "1M", "-f", "json")
+    code, out, _ = run(capfd, "check", "mynets:Odd", "--input-shape", "1,8", "--max-macs", "1M", "-f", "json")
     assert code == 0 and json.loads(out)["not_counted"] == [{"op": "aten.special_bessel_j0", "count": 1}]
-    code, out, _ = run(capsys, "check", "mynets:Odd", "--input-shape", "1,8", "--max-macs", "1M")
+    code, out, _ = run(capfd, "check", "mynets:Odd", "--input-shape", "1,8", "--max-macs", "1M")
     assert "Not counted in mynets:Odd (its figures miss what these ops do): aten.special_bessel_j0 x1" in out
 
 
-def test_device_cpu_for_work_that_depends_on_values(in_module_folder, capsys):
-    code, out, err = run(capsys, "profile", "mynets:Picky", "--input-shape", "3,4")
+def test_device_cpu_for_work_that_depends_on_values(in_module_folder, capfd):
+    code, out, err = run(capfd, "profile", "mynets:Picky", "--input-shape", "3,4")
     assert code == 2 and "aten.nonzero" in err and "--device cpu" in err
-    code, out, err = run(capsys, "profile", "mynets:Picky", "--input-shape", "3,4", "--device", "cpu", "-f", "json")
+    code, out, err = run(capfd, "profile", "mynets:Picky", "--input-shape", "3,4", "--device", "cpu", "-f", "json")
     assert code == 0
     # every row passes the test (x > -100 for random normal values): 3 rows x 4 x 4
     assert json.loads(out)["totals"]["macs"] == 3 * 4 * 4

@@ -4,7 +4,6 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 
 import pytest
@@ -66,10 +65,14 @@ def test_a_failed_rename_leaves_the_earlier_file_intact(tmp_path, monkeypatch):
 
 
 def test_an_unwritable_folder_is_one_line(tmp_path, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    def refuse(path, flags, *args, **kwargs):  # root may write anywhere: refuse the temporary file's creation
+        if flags & os.O_EXCL:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(OutputError) as caught:
         write_atomic(tmp_path / "x.txt", "data")
     assert str(caught.value) == f"{tmp_path / 'x.txt'}: cannot write here: Permission denied"
@@ -142,3 +145,101 @@ def test_output_to_dev_stdout_is_written_in_place():
     assert result.returncode == 0
     assert result.stdout.startswith("googlenet · input 1x3x224x224")
     assert result.stderr == "wrote /dev/stdout\n"
+
+
+# Decided paths (README: "Exit codes and errors"): a dangling link, a folder's name, a read-only file.
+
+
+def test_a_dangling_symlink_is_refused_and_nothing_is_created(tmp_path, capsys):
+    """Following it would create the file it names and that file's folders: a place never named on the
+    command line (a link planted in a shared folder would choose where archlens writes)."""
+    link = tmp_path / "out.json"
+    link.symlink_to(tmp_path / "elsewhere" / "deeper" / "target.json")
+    assert main(["profile", "googlenet", "-o", str(link)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"archlens: error: {link}: {str(link)!r} is a symbolic link to '{tmp_path}/elsewhere/deeper/target.json', "
+        "which does not exist; remove the link, or write to the path it names"
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["out.json"] and link.is_symlink()
+
+
+def test_a_dangling_symlink_as_a_folder_is_refused(tmp_path):
+    folder = tmp_path / "reports"
+    folder.symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputError, match="reports' is a symbolic link to '.*gone', which does not exist"):
+        write_atomic(folder / "sub" / "out.csv", "x")
+    assert sorted(os.listdir(tmp_path)) == ["reports"]
+
+
+@pytest.mark.parametrize("given", ["out/", "out//", "out/.", "out/..", "new/deeper/"])
+def test_a_path_naming_a_folder_is_refused(tmp_path, monkeypatch, capsys, given):
+    """pathlib turns 'out/' into 'out': without the check, a file named 'out' was written."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["profile", "googlenet", "-f", "csv", "-o", given]) == 2
+    hint = os.path.normpath(os.path.join(given, "NAME"))
+    assert capsys.readouterr().err.splitlines() == [
+        f"archlens: error: {given}: names a folder, not a file; add a file name, like {hint}"]
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(OutputError, match="names a folder"):
+        write_atomic(given, "x")
+
+
+@pytest.mark.parametrize("command", [["graph", "googlenet", "-o", "g/"], ["report", "googlenet", "-o", "r/"]])
+def test_graph_and_report_refuse_a_folder_name_too(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    assert main(command) == 2
+    assert "names a folder, not a file" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400, 0o555])
+def test_a_read_only_file_is_not_replaced(tmp_path, capsys, mode):
+    """A rename needs only the folder's permission, so without the check a chmod a-w file (a kept
+    report, a golden file) was silently replaced, even by a user who may not write it."""
+    target = tmp_path / "kept.json"
+    target.write_text("kept")
+    target.chmod(mode)
+    assert main(["profile", "googlenet", "-o", str(target)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"archlens: error: {target}: is read-only (mode {mode:04o}), so it is not replaced; make it writable "
+        "(chmod u+w) or remove it, then rerun"]
+    assert target.read_text() == "kept" and stat.S_IMODE(target.stat().st_mode) == mode
+    assert leftovers(tmp_path) == []
+
+
+def test_a_file_this_user_may_not_write_is_not_replaced(tmp_path, monkeypatch):
+    """Someone else's file (writable by its owner only): the permission that counts is this user's."""
+    target = tmp_path / "theirs.csv"
+    target.write_text("theirs")
+    monkeypatch.setattr(os, "access", lambda path, how, **kwargs: False)
+    with pytest.raises(OutputError, match=r"is read-only \(mode 0644\)"):
+        write_atomic(target, "mine")
+    assert target.read_text() == "theirs"
+
+
+def test_a_read_only_file_through_a_link_is_not_replaced(tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_text("kept")
+    real.chmod(0o444)
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    with pytest.raises(OutputError, match="is read-only"):
+        write_atomic(link, "new")
+    assert real.read_text() == "kept"
+
+
+def test_an_interrupt_just_after_the_temporary_file_is_created_removes_it(tmp_path, monkeypatch):
+    """The temporary file is named before it exists: an interrupt at any instant finds it."""
+    real_open = os.open
+
+    def open_then_interrupt(path, flags, *args, **kwargs):
+        descriptor = real_open(path, flags, *args, **kwargs)
+        if flags & os.O_EXCL:
+            os.close(descriptor)
+            raise KeyboardInterrupt  # as a signal handler raises it, right after the file exists
+        return descriptor
+
+    monkeypatch.setattr(os, "open", open_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "out.csv", "x")
+    assert os.listdir(tmp_path) == []

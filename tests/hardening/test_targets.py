@@ -44,6 +44,32 @@ USER_CODE = textwrap.dedent('''
     def quits():
         sys.exit(3)
 
+    class Stop(BaseException):
+        pass
+
+    def cancelled():
+        import asyncio
+        raise asyncio.CancelledError("the event loop is closing")
+
+    def own_base_exception():
+        raise Stop("a BaseException of its own")
+
+    def generator_exit():
+        raise GeneratorExit
+
+    class CancelledForward(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3)
+
+        def forward(self, x):
+            import asyncio
+            self.stem(x)
+            raise asyncio.CancelledError()
+
+    def cancelled_forward():
+        return CancelledForward()
+
     not_callable = 5
 ''')
 
@@ -53,10 +79,11 @@ def user_code(tmp_path, monkeypatch):
     (tmp_path / "hardening_models.py").write_text(USER_CODE)
     (tmp_path / "hardening_broken.py").write_text('raise ValueError("broken at import\\nline two")\n')
     (tmp_path / "hardening_quits.py").write_text("import sys\nsys.exit(4)\n")
+    (tmp_path / "hardening_cancels.py").write_text('import asyncio\nraise asyncio.CancelledError("at import")\n')
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
-    for name in ("hardening_models", "hardening_broken", "hardening_quits"):
+    for name in ("hardening_models", "hardening_broken", "hardening_quits", "hardening_cancels"):
         sys.modules.pop(name, None)
 
 
@@ -82,6 +109,18 @@ SHAPE = ["--input-shape", "1,3,16,16"]
     ("hardening_broken:f", SHAPE, "hardening_broken:f: importing 'hardening_broken' raised ValueError: "
                                   "broken at import"),
     ("hardening_quits:f", SHAPE, "hardening_quits:f: importing 'hardening_quits' raised SystemExit: 4"),
+    # BaseException subclasses that are not interrupts: one line and exit 2, never a traceback and exit 1
+    ("hardening_models:cancelled", SHAPE, "hardening_models:cancelled: the module's code raised CancelledError "
+                                          "(a BaseException): the event loop is closing; rerun with --debug to see where"),
+    ("hardening_models:own_base_exception", SHAPE, "hardening_models:own_base_exception: the module's code raised Stop "
+                                                   "(a BaseException): a BaseException of its own; rerun with --debug "
+                                                   "to see where"),
+    ("hardening_models:generator_exit", SHAPE, "hardening_models:generator_exit: the module's code raised GeneratorExit "
+                                               "(a BaseException): (no message); rerun with --debug to see where"),
+    ("hardening_models:cancelled_forward", SHAPE, "hardening_models:cancelled_forward: the module's code raised "
+                                                  "CancelledError (a BaseException): (no message); rerun with --debug "
+                                                  "to see where"),
+    ("hardening_cancels:f", SHAPE, "hardening_cancels:f: importing 'hardening_cancels' raised CancelledError: at import"),
     ("hardening_models:small", [], "module targets need --input-shape N,C,H,W; or --input for several or "
                                    "typed inputs (from Python: input_shape=(1, 3, 224, 224) or inputs=...)"),
     ("hardening_models:small", ["--input-shape", "1,4,16,16"],
@@ -91,11 +130,29 @@ SHAPE = ["--input-shape", "1,3,16,16"]
      "hardening_models:boom layer head.1: forward raised RuntimeError: a and b must have same reduction dim, "
      "but got [112, 14] X [8, 10].; check the input shape 1,3,16,16 and the module's forward"),
 ])
-def test_target_failures_are_one_line_exit_2(user_code, tmp_path, capsys, target, extra, expected):
-    code = main(["profile", target, *extra])
+@pytest.mark.parametrize("command", ["profile", "check"])
+def test_target_failures_are_one_line_exit_2(user_code, tmp_path, capsys, target, extra, expected, command):
+    budget = ["--max-macs", "1G"] if command == "check" else []
+    code = main([command, target, *extra, *budget, "--no-isolate"])  # in this process; isolated: test_isolation.py
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err.splitlines() == ["archlens: error: " + expected.format(cwd=tmp_path)]
+
+
+def test_a_base_exception_keeps_its_cause(user_code):
+    import asyncio
+
+    with pytest.raises(TargetError) as caught:
+        archlens.profile("hardening_models:cancelled", input_shape=(1, 3, 16, 16))
+    assert isinstance(caught.value.__cause__, asyncio.CancelledError)
+
+
+def test_an_interrupt_from_the_users_code_stays_an_interrupt(monkeypatch, capsys):
+    def interrupting():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        archlens.profile(interrupting, input_shape=(1, 3, 8, 8))
 
 
 def test_a_failing_forward_keeps_its_cause(user_code):

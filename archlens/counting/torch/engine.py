@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -57,7 +58,7 @@ from torch import nn
 from archlens.counting.records import DTYPE_BYTES, Profile
 from archlens.counting.torch.tracker import ROOT, CannotRunOnMeta, Tracker, Tree
 from archlens.errors import ArchlensError, TargetError, UncountedOps
-from archlens.units import format_bytes
+from archlens.units import TORCH_SIZE_LIMIT, format_bytes
 
 __all__ = ["DEVICES", "ROOT", "Inputs", "TensorSpec", "UncountedOps", "materialize", "profile_module",
            "require_counted", "user_code"]
@@ -241,6 +242,9 @@ def _tensor(spec: TensorSpec, device: str, float_dtype: torch.dtype, generator: 
     shape = tuple(int(size) for size in spec.shape)
     if not shape or min(shape) < 1:
         raise TargetError(f"input shape {shape} needs positive sizes", hint="write it like 1,3,224,224")
+    if math.prod(shape) > TORCH_SIZE_LIMIT:
+        raise TargetError(f"the input {'x'.join(map(str, shape))} has more than 2^63 - 1 elements, PyTorch's limit",
+                          hint="give a smaller input")
     dtype = float_dtype if spec.dtype is None else _dtype(spec.dtype)
     if device == "meta":
         return torch.empty(shape, device="meta", dtype=dtype)
