@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, List, Union
 
-from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
+from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator, model_validator
 
 from archlens.layers import LAYER_TYPES, complete, holds_layers
 from archlens.layers.block import BlockDef
@@ -129,38 +129,46 @@ class Metadata(Model):
     notes: Text | None = None
 
 
-def _quantity(value: str) -> str:
-    """A budget quantity such as ``1.5G`` or ``64MiB``, checked when the spec is read (kept as written)."""
+def _quantity(kind: str):
+    """A validator for a budget quantity such as ``1.5G`` or ``64MiB`` of ``kind`` (``count``: no byte
+    units; ``bytes``), checked when the spec is read (kept as written)."""
     from archlens.errors import UnitError
     from archlens.units import parse_quantity
 
-    try:
-        parse_quantity(value)
-    except UnitError as error:
-        raise ValueError(str(error)) from None
-    return value
+    def check(value: "str | int", info: ValidationInfo) -> "str | int":
+        what = info.field_name or "quantity"  # names the count: "MACs are a count"
+        try:
+            parse_quantity(value, what=what, kind=kind)
+        except UnitError as error:  # the location (budget.max_macs) comes first already
+            raise ValueError(str(error).removeprefix(what).lstrip()) from None
+        return value
+
+    return check
 
 
-Quantity = Union[Annotated[StrictInt, Field(ge=0)], Annotated[str, AfterValidator(_quantity)]]
+Quantity = Union[Annotated[StrictInt, Field(ge=0)], Annotated[str, AfterValidator(_quantity("any"))]]
+Count = Annotated[Quantity, AfterValidator(_quantity("count"))]
+"""Parameters, MACs, FLOPs: decimal prefixes only (``64MiB`` of MACs is refused when the spec is read)."""
+Bytes = Annotated[Quantity, AfterValidator(_quantity("bytes"))]
 
 
 class BlockBudget(Model):
     """A limit for every block whose name matches ``match`` (shell-style: ``inception_*``)."""
 
     match: Line
-    max_params: Quantity | None = None
-    max_macs: Quantity | None = None
-    max_flops: Quantity | None = None
-    max_activations: Quantity | None = None
+    max_params: Count | None = None
+    max_macs: Count | None = None
+    max_flops: Count | None = None
+    max_activations: Bytes | None = None
 
 
 class Budget(Model):
     """Compute limits that ``archlens check`` holds the network to."""
 
-    max_params: Quantity | None = None
-    max_macs: Quantity | None = None
-    max_flops: Quantity | None = None
-    max_activations: Quantity | None = None
+    max_params: Count | None = None
+    max_macs: Count | None = None
+    max_flops: Count | None = None
+    max_activations: Bytes | None = None
     max_depth: PositiveInt | None = None
     blocks: list[BlockBudget] = []
 

@@ -121,5 +121,23 @@ def test_a_byte_unit_on_a_count_is_refused_in_one_line(capsys):
     assert check("googlenet", max_activations="64MiB").checks[0].limit == 64 * 2**20  # bytes: fine
     spec = {"name": "tiny", "budget": {"max_flops": "1GiB"},
             "layers": [{"conv": {"out": 4, "kernel": 3}}, {"flatten": {}}, {"linear": {"out": 2}}]}
-    with pytest.raises(ArchlensError, match="budget.max_flops '1GiB' is a binary|budget.max_flops '1GiB' is in bytes"):
+    with pytest.raises(ArchlensError) as caught:  # refused when the spec is read
         check(spec)
+    assert str(caught.value) == ("<spec>: budget.max_flops: '1GiB' is in bytes, but FLOPs are a count; "
+                                 "write 1G (1,000,000,000) or 1073741824")
+
+
+def test_validate_refuses_a_byte_unit_on_a_count_in_a_spec_budget(tmp_path, capsys):
+    """validate read the spec's budget with any unit; check refused it later. Now the spec is refused
+    when read, naming the field, and bytes stay fine where bytes belong."""
+    from archlens.cli import main
+
+    spec = tmp_path / "b.yaml"
+    spec.write_text("name: b\ninput: {channels: 3, height: 32, width: 32}\n"
+                    "budget: {max_activations: 1MiB, blocks: [{match: 'c*', max_flops: 1KiB}]}\n"
+                    "layers:\n  - conv: {out: 8, kernel: 3}\n")
+    assert main(["validate", str(spec)]) == 2
+    assert capsys.readouterr().err == (f"archlens: error: {spec}:3: budget.blocks[0].max_flops: '1KiB' is in bytes, "
+                                       "but FLOPs are a count; write 1K (1,000) or 1024\n")
+    spec.write_text(spec.read_text().replace("1KiB", "1K"))
+    assert main(["validate", str(spec)]) == 0
