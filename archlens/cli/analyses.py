@@ -11,11 +11,13 @@ from archlens.cli.options import (
     TEXT_SUFFIXES,
     BatchOpt,
     BlockOpt,
+    CheckpointOpt,
     DecodeOpt,
     DeviceOpt,
     DtypeOpt,
     EngineOpt,
     FormatOpt,
+    FreezeOpt,
     InputOpt,
     InputShapeOpt,
     MaxActivationsOpt,
@@ -23,8 +25,13 @@ from archlens.cli.options import (
     MaxFlopsOpt,
     MaxMacsOpt,
     MaxParamsOpt,
+    MaxTrainMacsOpt,
+    MaxTrainMemoryOpt,
+    MixedPrecisionOpt,
+    OptimizerOpt,
     OutputOpt,
     SpecArg,
+    StepOpt,
     StrictOpt,
     TargetArg,
     TextFormat,
@@ -36,6 +43,7 @@ from archlens.cli.options import (
     input_shape_of,
     inputs_of,
     limits,
+    training_options,
 )
 from archlens.cli.output import emit, format_of
 
@@ -108,6 +116,8 @@ def check_command(
     max_flops: MaxFlopsOpt = None,
     max_activations: MaxActivationsOpt = None,
     max_depth: MaxDepthOpt = None,
+    max_train_macs: MaxTrainMacsOpt = None,
+    max_train_memory: MaxTrainMemoryOpt = None,
     block: BlockOpt = None,
     train: TrainOpt = False,
     batch: BatchOpt = None,
@@ -119,6 +129,11 @@ def check_command(
     input: InputOpt = None,
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
+    step: StepOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
+    freeze: FreezeOpt = None,
+    checkpoint: CheckpointOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -126,10 +141,12 @@ def check_command(
     chosen = text_format(format, output)
     from archlens.analysis.budget import check
 
-    report = check(target, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
+    report = check(target, **limits(max_params, max_macs, max_flops, max_activations, max_depth, max_train_macs,
+                                    max_train_memory),
                    blocks=blocks(block), train=train, batch=batch, dtype=dtype, engine=engine_name(engine),
                    input_shape=input_shape_of(input_shape), tokens=tokens, decode=decode, inputs=inputs_of(input),
-                   device=device, strict=strict)
+                   device=device, strict=strict, **training_options(step, optimizer, mixed_precision, freeze,
+                                                                    checkpoint))
     emit(report.render(chosen.value), output)
     if not report.ok:
         raise typer.Exit(1)
