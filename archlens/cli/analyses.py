@@ -66,15 +66,21 @@ def compare_command(
     input: InputOpt = None,
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
+    step: StepOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
+    freeze: FreezeOpt = None,
+    checkpoint: CheckpointOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
+    """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios (with
+    --step train: backward MACs, training-step MACs, saved activations and peak memory)."""
     chosen = text_format(format, output)
     from archlens.analysis.compare import comparison
 
     result = comparison(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape),
                         batch=batch, tokens=tokens, decode=decode, inputs=inputs_of(input), device=device,
-                        strict=strict)
+                        strict=strict, **training_options(step, optimizer, mixed_precision, freeze, checkpoint))
     emit(result.render(chosen.value), output)
 
 
