@@ -60,7 +60,11 @@ class StepStats(NamedTuple):
         """Summed figures; the transient is the larger (the backward pass holds one layer's at a time)."""
         if not isinstance(other, StepStats):
             return NotImplemented
-        return StepStats(self[0] + other[0], self[1] + other[1], self[2] + other[2], self[3] + other[3],
+        mine, theirs = self[0], other[0]
+        backward = mine if not any(theirs) else theirs if not any(mine) else mine + theirs
+        mine, theirs = self[1], other[1]
+        recompute = mine if not any(theirs) else theirs if not any(mine) else mine + theirs
+        return StepStats(backward, recompute, self[2] + other[2], self[3] + other[3],
                          max(self[4], other[4]), self[5] + other[5], self[6] + other[6])
 
     def times(self, count: int) -> "StepStats":

@@ -336,9 +336,9 @@ class StepWalk:
             out = Value(Storage(elements * self.element_bytes), output_grad, elements, contiguous)
         self.value = out
         count = (1 if trainable and weights else 0) + (1 if trainable and biases else 0) if tensors is None else tensors
-        stats = StepStats(trainable=params if trainable else 0, trainable_tensors=count if trainable else 0)
+        trained, tensors_trained = (params, count) if trainable else (0, 0)
         if not output_grad:
-            return stats
+            return StepStats(trainable=trained, trainable_tensors=tensors_trained)
         for index, value in enumerate(reads):
             edges = 1 if effects.edges is None else effects.edges[index]
             if value.grad and edges:
@@ -356,9 +356,9 @@ class StepWalk:
         if effects.extra:
             self.extras[name] = effects.extra
         recompute = ops if self.options.checkpoint and segment_of(name, self.options.checkpoint) else F.ZERO
-        return stats._replace(backward=effects.ops, recompute=recompute,
-                              transient_bytes=transient_bytes(input_shape, output_shape, grads.input, True,
-                                                              self.element_bytes))
+        return StepStats(effects.ops, recompute, 0, 0,
+                         transient_bytes(input_shape, output_shape, grads.inputs[0] if reads else False, True,
+                                         self.element_bytes), trained, tensors_trained)
 
     def enter(self, qualified: str) -> None:
         """The walk enters layer ``qualified``: a checkpointed block keeps its input."""
