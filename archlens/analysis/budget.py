@@ -267,6 +267,7 @@ def spec_limits(budget: Budget | None) -> list[Limit]:
         return []
     limits = network_limits(max_params=budget.max_params, max_macs=budget.max_macs, max_flops=budget.max_flops,
                             max_activations=budget.max_activations, max_depth=budget.max_depth,
+                            max_train_macs=budget.max_train_macs, max_train_memory=budget.max_train_memory,
                             source="spec", prefix="budget.max_")
     return limits + block_limits(budget.blocks, source="spec", where="budget.blocks")
 
@@ -341,19 +342,16 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     from archlens.profiler import check_engine, profile_target, require_counted
     from archlens.targets import SpecTarget, TargetOptions, resolve
 
-    from archlens.counting.training import training_step
-
     check_engine(engine)
-    implied = "train" if step is None and (max_train_macs is not None or max_train_memory is not None) else step
-    training = training_step(implied, optimizer=optimizer, mixed_precision=mixed_precision, freeze=freeze,
-                             checkpoint=checkpoint)
-    resolved = resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train or training is not None,
-                                             tokens=tokens, decode=decode, inputs=inputs, device=device))
+    resolved = resolve(target, TargetOptions(input_shape=input_shape, batch=batch, train=train, tokens=tokens,
+                                             decode=decode, inputs=inputs, device=device))
     spec = resolved.spec if isinstance(resolved, SpecTarget) else None
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
                            max_activations=max_activations, max_depth=max_depth, max_train_macs=max_train_macs,
                            max_train_memory=max_train_memory) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
+    training = implied_step(limits, step, optimizer=optimizer, mixed_precision=mixed_precision, freeze=freeze,
+                            checkpoint=checkpoint)
     if not limits:
         name = spec.name if spec is not None else resolved.label or str(target)
         raise ArchlensError(
@@ -364,6 +362,16 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     if strict:
         require_counted(measured)
     return evaluate(measured, limits)
+
+
+def implied_step(limits: Iterable[Limit], step: Any = None, **options: Any) -> Any:
+    """The training step a check or a fit profiles: ``step`` as given, or ``"train"`` when a limit holds a
+    training step's figures (:data:`TRAINING_QUANTITIES`), with ``options`` (optimizer, precision ...)."""
+    from archlens.counting.training import training_step
+
+    if step is None and any(limit.quantity in TRAINING_QUANTITIES for limit in limits):
+        step = "train"
+    return training_step(step, **options)
 
 
 def parse_block_option(text: str) -> dict[str, str]:

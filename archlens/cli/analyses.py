@@ -173,10 +173,15 @@ def fit_command(
     max_flops: MaxFlopsOpt = None,
     max_activations: MaxActivationsOpt = None,
     max_depth: MaxDepthOpt = None,
+    max_train_macs: MaxTrainMacsOpt = None,
+    max_train_memory: MaxTrainMemoryOpt = None,
     block: BlockOpt = None,
     divisor: Annotated[int, typer.Option("--divisor", min=1, help="Round channels (or the input size) to a "
                                                                   "multiple of this.")] = 8,
     train: TrainOpt = False,
+    batch: BatchOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
     format: Annotated[FitFormat, typer.Option("--format", "-f", help="yaml: the fitted spec; json: the spec "
                                                                       "and the check.")] = FitFormat.yaml,
     output: OutputOpt = None,
@@ -184,8 +189,10 @@ def fit_command(
     """Find the widest (or largest-input) variant within budget and write its spec. Exit 1 if none fits."""
     from archlens.analysis.fit import fit
 
-    result = fit(target, vary=vary.value, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
-                 blocks=blocks(block), divisor=divisor, train=train)
+    result = fit(target, vary=vary.value, **limits(max_params, max_macs, max_flops, max_activations, max_depth,
+                                                   max_train_macs, max_train_memory),
+                 blocks=blocks(block), divisor=divisor, train=train, batch=batch or 1,
+                 optimizer=optimizer.value if optimizer is not None else None, mixed_precision=mixed_precision)
     summary = [str(line) for line in result.summary()]
     for line in summary:
         typer.echo(line, err=True)

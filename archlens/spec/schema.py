@@ -162,6 +162,10 @@ class Budget(Model):
     max_flops: Quantity | None = None
     max_activations: Quantity | None = None
     max_depth: PositiveInt | None = None
+    max_train_macs: Quantity | None = None
+    """A training step's MACs (forward and backward); with ``max_train_memory`` (its peak, bytes), the check
+    profiles a training step (AdamW)."""
+    max_train_memory: Quantity | None = None
     blocks: list[BlockBudget] = []
 
 

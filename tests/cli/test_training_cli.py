@@ -94,3 +94,26 @@ def test_compare_step_train_shows_backward_macs_and_memory(capsys):
     assert resnet50["backward_macs"] == BACKWARD and resnet50["train_macs"] == FORWARD + BACKWARD
     code, out, _ = run(capsys, "compare", "resnet18", "resnet50")
     assert code == 0 and "Backward MACs" not in out  # inference: as before
+
+
+def test_fit_finds_the_widest_variant_within_a_training_memory_budget(capsys):
+    code, out, err = run(capsys, "fit", "resnet18", "--batch", "8", "--max-train-memory", "256MiB", "-f", "json")
+    assert code == 0
+    data = json.loads(out)
+    check = data["check"]["checks"][0]
+    assert check["quantity"] == "train_memory" and check["measured"] <= check["limit"] == 256 * 2**20
+    assert data["spec"]["budget"]["max_train_memory"] == 256 * 2**20  # the fitted spec carries its budget
+    assert "training-step peak memory" in err
+
+
+def test_a_spec_budget_on_a_training_step_implies_one():
+    import archlens
+
+    spec = {"name": "two-linears", "input": {"features": 16}, "layers": [{"linear": {"out": 32}}, {"linear": {"out": 8}}],
+            "budget": {"max_train_memory": 10_000}}
+    report = archlens.check(spec, batch=4)
+    # parameters 16 x 32 + 32 + 32 x 8 + 8 = 808, AdamW at float32: weights, gradients (4 + 4 bytes) and two
+    # states (8 bytes) a parameter, four step counters (16 bytes); saved: each linear's input for its weight's
+    # gradient, 4 x 16 x 4 + 4 x 32 x 4 = 256 + 512 bytes (autograd keeps the network's input too); the
+    # largest transient: the second linear's output and input gradients, (4 x 8 + 4 x 32) x 4 = 640 bytes
+    assert report.checks[0].measured == 808 * 16 + 16 + 256 + 512 + 640
