@@ -117,3 +117,13 @@ def test_a_spec_budget_on_a_training_step_implies_one():
     # gradient, 4 x 16 x 4 + 4 x 32 x 4 = 256 + 512 bytes (autograd keeps the network's input too); the
     # largest transient: the second linear's output and input gradients, (4 x 8 + 4 x 32) x 4 = 640 bytes
     assert report.checks[0].measured == 808 * 16 + 16 + 256 + 512 + 640
+
+
+def test_the_html_report_shows_the_training_step(tmp_path, capsys):
+    page = tmp_path / "r.html"
+    code, _, _ = run(capsys, "report", "resnet18", "resnet50", "--step", "train", "--optimizer", "sgd", "-o", str(page))
+    assert code == 0
+    html = page.read_text(encoding="utf-8")
+    # resnet18 at batch 1: twice torchvision's 1,814,073,344 MACs but conv1's input gradient (118,013,952)
+    assert "3,510,132,736; the step" in html and "Training peak memory" in html and "training step (SGD)" in html
+    assert "backward MACs</th>" in html  # the comparison's columns
