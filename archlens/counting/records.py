@@ -474,7 +474,7 @@ class Profile(Result):
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
         """Plain data: ``{"name", "engine", "input_shape", ..., "totals", "depth", "layers", ...}``."""
         totals = self.totals
-        return {
+        data = {
             "name": self.name,
             "engine": self.engine,
             "input_shape": list(self.input_shape),
@@ -503,59 +503,38 @@ class Profile(Result):
                 "cache_tokens": self.decode, "kv_per_token": self.kv_per_token,
                 "kv_cache_elements": self.kv_cache_elements, "kv_cache_bytes": self.kv_cache_bytes}}),
             "layers": [_layer_dict(layer, totals.macs) for layer in self.rollup(depth)],
-        } if self.training is None else self._step_dict(depth)
-
-    def _step_dict(self, depth: int | None) -> dict[str, Any]:
-        """A training step's data: the inference keys, ``totals.backward_macs``, the ``training`` object
-        (options, operations of each pass, memory parts in bytes) and each layer's training figures."""
-        step, totals = self.step, self.totals
-        per_parameter = OPTIMIZERS[self.training.optimizer].ops
-        data = {
-            "name": self.name,
-            "engine": self.engine,
-            "input_shape": list(self.input_shape),
-            "dtype": self.dtype,
-            "train": self.train,
-            "totals": {
-                "params": totals.params,
-                "weights": totals.weights,
-                "biases": totals.biases,
-                "macs": totals.macs,
-                "flops": totals.flops,
-                "other_ops": totals.other_ops,
-                **{column: getattr(totals, column) for column in OP_COLUMNS[1:]},
-                "activation_elements": totals.activation_elements,
-                "activation_bytes": totals.activation_bytes,
-                "layers": totals.layers,
-                "backward_macs": step.backward.macs,
-                "backward_other_ops": step.backward.other_ops,
-            },
-            "training": {
-                **self.training.to_dict(),
-                "optimizer_ops_per_param": per_parameter,
-                "optimizer_ops": step.optimizer_ops.elementwise_ops,
-                "trainable_params": step.trainable,
-                "forward_macs": step.forward.macs,
-                "backward_macs": step.backward.macs,
-                "recompute_macs": step.recompute.macs,
-                "step_macs": step.macs,
-                "step_flops": flops(step.macs),
-                "backward_ops": {column: getattr(step.backward, column) for column in OP_COLUMNS},
-                "recompute_ops": {column: getattr(step.recompute, column) for column in OP_COLUMNS},
-                **step.memory(),
-                "largest_transient": step.transient_layer,
-                "conventions": STEP_JSON,
-            },
-            "depth": None
-            if self.depth is None
-            else {"weighted_layers": self.depth.weighted, "with_pooling": self.depth.with_pooling},
-            "unsupported_ops": [
-                {"op": item.op, "layer": item.layer, "count": item.count} for item in self.unsupported
-            ],
-            "layers": [],
         }
-        for layer in self.rollup(depth):
-            row = _layer_dict(layer, totals.macs)
+        return data if self.training is None else self._with_step(data, depth)
+
+    def _with_step(self, data: dict[str, Any], depth: int | None) -> dict[str, Any]:
+        """A training step's data: the inference keys (``data``), ``totals.backward_macs``, the ``training``
+        object after the totals (options, operations of each pass, memory parts in bytes) and each layer's
+        training figures."""
+        step = self.step
+        per_parameter = OPTIMIZERS[self.training.optimizer].ops
+        data["totals"].update(backward_macs=step.backward.macs, backward_other_ops=step.backward.other_ops)
+        training = {
+            **self.training.to_dict(),
+            "optimizer_ops_per_param": per_parameter,
+            "optimizer_ops": step.optimizer_ops.elementwise_ops,
+            "trainable_params": step.trainable,
+            "forward_macs": step.forward.macs,
+            "backward_macs": step.backward.macs,
+            "recompute_macs": step.recompute.macs,
+            "step_macs": step.macs,
+            "step_flops": flops(step.macs),
+            "backward_ops": {column: getattr(step.backward, column) for column in OP_COLUMNS},
+            "recompute_ops": {column: getattr(step.recompute, column) for column in OP_COLUMNS},
+            **step.memory(),
+            "largest_transient": step.transient_layer,
+            "conventions": STEP_JSON,
+        }
+        ordered: dict[str, Any] = {}
+        for key, value in data.items():
+            ordered[key] = value
+            if key == "totals":
+                ordered["training"] = training
+        for row, layer in zip(ordered["layers"], self.rollup(depth)):
             figures = layer.step or StepStats()
             row.update({
                 "backward_macs": figures.backward.macs,
@@ -568,8 +547,7 @@ class Profile(Result):
                 "recompute_bytes": figures.recompute_bytes,
                 "transient_bytes": figures.transient_bytes,
             })
-            data["layers"].append(row)
-        return data
+        return ordered
 
     def to_dataframe(self, depth: int | None = None):
         """Per-layer figures as a pandas DataFrame (one row a layer, columns as in :meth:`to_dict`)."""
