@@ -214,12 +214,7 @@ class Walker:
             mark = len(self.groups)
             before, depth_before, first = shape, depth, len(self.records)
             rotary, kv = self.rotary, self.kv_per_token
-            step = self.step
-            state = None
-            if step is not None:
-                state = step.state()
-                if step.options.checkpoint:
-                    step.enter(qualified)
+            state = self._step_state(qualified)
             layer, shape, depth = layer.forward(self, qualified, shape, depth, at)
             if before.__class__ is TokenGrid and shape.__class__ is tuple:  # tokens keep their grid
                 shape = with_grid_of(before, shape)
@@ -232,6 +227,17 @@ class Walker:
                          state), None
         self.nesting -= 1
         return walked, shape, depth
+
+    def _step_state(self, qualified: str) -> tuple | None:
+        """A training step's state before layer ``qualified`` (what its repeats must find as it did), the
+        layer entered (a checkpointed block keeps its input); None outside a training step."""
+        step = self.step
+        if step is None:
+            return None
+        state = step.state()
+        if step.options.checkpoint:
+            step.enter(qualified)
+        return state
 
     def _walk_expanded(self, layers: Sequence[LayerType], prefix: str, shape: Shape, depth: Depth, where: str
                        ) -> tuple[Sequence[LayerType], Shape, Depth]:
@@ -252,12 +258,7 @@ class Walker:
             mark = len(groups)
             before, depth_before, first = shape, depth, len(self.records)
             rotary, kv = self.rotary, self.kv_per_token
-            step = self.step
-            state = None
-            if step is not None:
-                state = step.state()
-                if step.options.checkpoint:
-                    step.enter(qualified)
+            state = self._step_state(qualified)
             if layer.leaf:
                 shape = layer.infer(self, qualified, shape)
                 step = layer.depth_step
