@@ -12,7 +12,7 @@ from typing import Any
 
 from archlens.counting.records import DTYPE_BYTES, DepthFigures, Group, LayerStats, Profile
 from archlens.counting.repeats import GroupList, RecordList
-from archlens.counting.training import TRAINING_DTYPES, TrainingStep, unmatched
+from archlens.counting.training import TRAINING_DTYPES, TrainingStep, check_patterns
 from archlens.layers.walk import Repeated
 from archlens.errors import SpecError
 from archlens.spec.expand import walk_spec
@@ -57,7 +57,7 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
     if walking is not None:
         walking.read("", walking.value)  # the loss reads the output (an aux head may have read it too)
         walking.finish(walker.records)
-        check_patterns(step, walker.records)
+        check_patterns(step, [item.name for item in walker.records if item.__class__ is not Repeated])
     layers: Any
     groups: Any
     if any(item.__class__ is Repeated for item in walker.records):  # repeated blocks, counted once
@@ -85,14 +85,3 @@ def profile_spec(spec: NetworkSpec, *, batch: int = 1, dtype: str = "float32", t
     )
 
 
-def check_patterns(step: TrainingStep, items: list) -> None:
-    """A freeze or checkpoint pattern that names no layer is an error (a typo must not pass silently)."""
-    patterns = step.freeze + step.checkpoint
-    if not patterns:
-        return
-    names = [item.name for item in items if item.__class__ is not Repeated]
-    for option, given in (("freeze", step.freeze), ("checkpoint", step.checkpoint)):
-        missing = unmatched(given, names)
-        if missing:
-            sample = ", ".join(dict.fromkeys(name.split(".")[0] for name in names))
-            raise SpecError(f"--{option} {missing[0]!r} names no layer", hint=f"top-level layers: {sample[:300]}")

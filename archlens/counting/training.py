@@ -229,6 +229,16 @@ def unmatched(patterns: Iterable[str], names: Iterable[str]) -> list[str]:
     return [pattern for pattern in patterns if not any(matches(name, (pattern,)) for name in names)]
 
 
+def check_patterns(step: TrainingStep, names: list[str]) -> None:
+    """A freeze or checkpoint pattern that names none of the layers ``names`` is an error (a typo must not
+    pass silently)."""
+    for option, given in (("freeze", step.freeze), ("checkpoint", step.checkpoint)):
+        missing = unmatched(given, names)
+        if missing:
+            sample = ", ".join(dict.fromkeys(name.split(".")[0] for name in names))
+            raise ArchlensError(f"--{option} {missing[0]!r} names no layer", hint=f"top-level layers: {sample[:300]}")
+
+
 def transient_bytes(input_shape: tuple[int, ...], output_shape: tuple[int, ...], input_grad: bool,
                     output_grad: bool, element_bytes: int) -> int:
     """The gradients a layer's backward holds at once: its output's, and its input's when the input needs
@@ -314,6 +324,6 @@ def step_figures(options: TrainingStep, totals: Any, step: StepStats, transient:
                        saved_activations=step.saved_bytes, transient=transient, transient_layer=transient_layer)
 
 
-__all__ = ["MASTER_BYTES", "NO_STEP", "TRAINING_DTYPES", "OPTIMIZERS", "Optimizer", "STEPS", "STEP_COUNTER_BYTES", "StepFigures",
+__all__ = ["check_patterns", "MASTER_BYTES", "NO_STEP", "TRAINING_DTYPES", "OPTIMIZERS", "Optimizer", "STEPS", "STEP_COUNTER_BYTES", "StepFigures",
            "StepStats", "TrainingStep", "matches", "optimizer_ops", "segment_of", "step_figures", "training_step",
            "transient_bytes", "unmatched"]

@@ -127,3 +127,15 @@ def test_the_html_report_shows_the_training_step(tmp_path, capsys):
     # resnet18 at batch 1: twice torchvision's 1,814,073,344 MACs but conv1's input gradient (118,013,952)
     assert "3,510,132,736; the step" in html and "Training peak memory" in html and "training step (SGD)" in html
     assert "backward MACs</th>" in html  # the comparison's columns
+
+
+def test_a_pattern_that_names_no_module_is_an_error_for_a_module_target_too():
+    import archlens
+    from archlens.errors import ArchlensError
+
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    with pytest.raises(ArchlensError, match=r"--freeze 'conv\*' names no layer; top-level layers: 0, 1, 2"):
+        archlens.profile(module, input_shape=(2, 4), step="train", freeze="conv*")
+    frozen = archlens.profile(module, input_shape=(2, 4), step="train", freeze="0")
+    assert frozen.step.trainable == 4 * 2 + 2  # the second linear's weight and bias

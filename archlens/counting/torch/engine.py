@@ -57,7 +57,7 @@ from torch import nn
 from archlens.counting.records import DTYPE_BYTES, Profile
 from archlens.counting.torch.step import StepTracking, freeze
 from archlens.counting.torch.tracker import ROOT, CannotRunOnMeta, Tracker, Tree
-from archlens.counting.training import TRAINING_DTYPES, TrainingStep
+from archlens.counting.training import TRAINING_DTYPES, TrainingStep, check_patterns
 from archlens.errors import ArchlensError, TargetError, UncountedOps
 from archlens.units import format_bytes
 
@@ -223,7 +223,9 @@ def _check_step_dtype(tree: Tree, dtype: str, label: str) -> None:
 def _prepare_step(tracker: Tracker, tree: Tree, module: nn.Module, stand_ins: dict[str, torch.Tensor],
                   step: TrainingStep) -> list:
     """Freeze what ``step`` freezes, give stand-ins the parameters' ``requires_grad``, and start the
-    step's tracking; what to restore afterwards (each parameter's ``requires_grad`` and ``grad``)."""
+    step's tracking; what to restore afterwards (each parameter's ``requires_grad`` and ``grad``). A freeze or
+    checkpoint pattern that names no module is an error."""
+    check_patterns(step, [name for name in tree.names.values() if name and name != ROOT])
     frozen = {id(param) for param, _ in freeze(module, tree.names, step)}
     restore = [(param, param.requires_grad or id(param) in frozen, param.grad) for param in module.parameters()]
     for param in module.parameters():
