@@ -23,6 +23,10 @@ BUDGET = ("Margin = limit - measured (negative: over). Activations: bytes of eve
           "depth: layers with parameters on the longest path; FLOPs = 2 x MACs.")
 """Under a budget check."""
 
+BUDGET_TRAINING = ("Training-step MACs: forward + backward (+ checkpointed blocks' forward again); peak memory: "
+                   "params + grads + optimizer state + saved activations + the largest backward transient.")
+"""Under a budget check that holds a training step."""
+
 JSON = ("macs = conv/linear/matmul multiply-accumulates; flops = 2 x macs; other_ops = bias, normalization, "
         "activation, pooling and elementwise ops, by column; activation_bytes = all layer outputs summed; "
         "depth = layers with parameters (and with pooling) on the longest path; ratios = value / baseline value")

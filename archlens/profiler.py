@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from archlens.counting.records import Profile
+from archlens.counting.training import TrainingStep, training_step
 from archlens.errors import ArchlensError, ShapeError, UncountedOps
 from archlens.targets import ModuleTarget, SpecTarget, Target, TargetOptions, resolve, user_code_errors
 from archlens.units import TORCH_SIZE_LIMIT
@@ -21,7 +22,10 @@ ENGINES = ("analytic", "torch", "fvcore")
 def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str | None = None,
             batch: int | None = None, train: bool = False, dtype: str = "float32",
             input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
-            decode: int | None = None, inputs: Any = None, device: str = "meta", strict: bool = False) -> Profile:
+            decode: int | None = None, inputs: Any = None, device: str = "meta", strict: bool = False,
+            step: "str | TrainingStep | None" = None, optimizer: str | None = None,
+            mixed_precision: bool = False, freeze: "Iterable[str] | str" = (),
+            checkpoint: "Iterable[str] | str" = ()) -> Profile:
     """Profile a built-in network, a spec file, a spec, a module, a factory, or ``pkg.module:callable``.
 
     >>> import archlens
@@ -45,11 +49,20 @@ def profile(target: "str | os.PathLike[str] | NetworkSpec | Any", *, engine: str
     :class:`~archlens.counting.torch.Inputs` for both); ``device="cpu"`` runs it on real random
     tensors, for ops whose output depends on the values; ``strict=True`` raises
     :class:`~archlens.errors.UncountedOps` (exit 2) when any op is not counted.
+
+    ``step="train"``: a training step (in training mode): the backward pass, the optimizer's update and the
+    memory (:attr:`Profile.step`), with ``optimizer`` (``sgd``, ``momentum``, ``adam``, ``adamw``: the
+    default), ``mixed_precision`` (fp32 master weights), ``freeze`` and ``checkpoint`` (layer name patterns):
+
+    >>> archlens.profile("resnet50", batch=32, step="train").step.backward.macs
+    257931345920
     """
     check_engine(engine)
-    options = TargetOptions(input_shape=input_shape, batch=batch, train=train, tokens=tokens, decode=decode,
-                            inputs=inputs, device=device)
-    result = profile_target(resolve(target, options), engine=engine, dtype=dtype)
+    training = training_step(step, optimizer=optimizer, mixed_precision=mixed_precision, freeze=freeze,
+                             checkpoint=checkpoint)
+    options = TargetOptions(input_shape=input_shape, batch=batch, train=train or training is not None, tokens=tokens,
+                            decode=decode, inputs=inputs, device=device)
+    result = profile_target(resolve(target, options), engine=engine, dtype=dtype, step=training)
     return require_counted(result) if strict else result
 
 
@@ -66,26 +79,36 @@ def check_engine(engine: str | None) -> None:
         raise ArchlensError(f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}")
 
 
-def profile_target(target: Target, *, engine: str | None = None, dtype: str = "float32") -> Profile:
-    """Profile a resolved target with ``engine`` (default: analytic for specs, torch for modules)."""
+def profile_target(target: Target, *, engine: str | None = None, dtype: str = "float32",
+                   step: TrainingStep | None = None) -> Profile:
+    """Profile a resolved target with ``engine`` (default: analytic for specs, torch for modules);
+    ``step``: a training step (:class:`~archlens.counting.training.TrainingStep`)."""
     check_engine(engine)
+    if step is not None and engine == "fvcore":
+        raise ArchlensError("the fvcore engine counts inference only (it traces a forward pass)",
+                            hint="use --engine analytic or torch for a training step")
+    if step is not None and getattr(target, "decode", None) is not None:
+        raise ArchlensError("a training step has no decoding step", hint="drop --decode (or --step train)")
+    if step is not None and step.mixed_precision and dtype not in ("bfloat16", "float16"):
+        raise ArchlensError(f"mixed precision computes in a 16-bit dtype, not {dtype} (its fp32 master weights would "
+                            "copy fp32 weights)", hint="add --dtype bfloat16 (or float16)")
     if isinstance(target, ModuleTarget):
         with user_code_errors(target.label):  # a CancelledError from the user's code is one line too
-            return _profile_module(target, engine or "torch", dtype)
+            return _profile_module(target, engine or "torch", dtype, step)
     try:
-        return _profile_spec(target, engine or "analytic", dtype)
+        return _profile_spec(target, engine or "analytic", dtype, step)
     except ShapeError as error:  # name the file as `archlens validate` does: "spec.yaml: conv3: ..."
         if target.source is not None:
             raise error.within(target.source) from None
         raise
 
 
-def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
-    spec, train = target.spec, target.train
+def _profile_spec(target: SpecTarget, engine: str, dtype: str, step: TrainingStep | None = None) -> Profile:
+    spec, train = target.spec, target.train or step is not None
     if engine == "analytic":
         from archlens.counting.analytic import profile_spec
 
-        return profile_spec(spec, batch=target.batch, dtype=dtype, train=train, decode=target.decode)
+        return profile_spec(spec, batch=target.batch, dtype=dtype, train=train, decode=target.decode, step=step)
     if target.batch > 1:  # build() checks PyTorch's size limits at batch 1; the batch multiplies every size
         from archlens.builder import _check_torch_limits
         from archlens.counting.analytic import profile_spec
@@ -95,9 +118,16 @@ def _profile_spec(target: SpecTarget, engine: str, dtype: str) -> Profile:
         from archlens.builder import build
         from archlens.counting.torch_engine import profile_module
 
-        # the analytic engine checks the spec's shapes first (inside build), naming any bad layer
-        result = profile_module(build(spec, device="meta", train=train, decode=target.decode),
-                                **spec_inputs(spec, target.batch), train=train, dtype=dtype, name=spec.name)
+        if step is not None:  # the patterns must name layers (checked on the spec, as the analytic engine does)
+            from archlens.counting.analytic import profile_spec
+
+            profile_spec(spec, batch=target.batch, dtype=dtype, step=step)
+        # the analytic engine checks the spec's shapes first (inside build), naming any bad layer; a training
+        # step runs in the profile's dtype (what autograd keeps is measured in it)
+        result = profile_module(build(spec, device="meta", train=train, decode=target.decode,
+                                      dtype=_torch_dtype(dtype) if step is not None else None),
+                                **spec_inputs(spec, target.batch), train=train, dtype=dtype, name=spec.name,
+                                step=step)
     else:
         if target.decode is not None or spec.input.kind == "ids":
             what = "a decoding step" if target.decode is not None else f"{spec.name}, whose input is token ids"
@@ -128,7 +158,7 @@ def spec_inputs(spec: NetworkSpec, batch: int = 1) -> dict[str, Any]:
     return {"input_shape": shape}
 
 
-def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:
+def _profile_module(target: ModuleTarget, engine: str, dtype: str, step: TrainingStep | None = None) -> Profile:
     if engine == "analytic":
         raise ArchlensError("the analytic engine reads specs, not modules", hint="use --engine torch (or fvcore)")
     if target.input_shape is not None and math.prod(target.input_shape) > TORCH_SIZE_LIMIT:
@@ -144,5 +174,11 @@ def _profile_module(target: ModuleTarget, engine: str, dtype: str) -> Profile:
                                      name=target.label)
     from archlens.counting.torch_engine import profile_module
 
-    return profile_module(target.module, target.input_shape, inputs=target.inputs, train=target.train, dtype=dtype,
-                          name=target.label, device=target.device)
+    return profile_module(target.module, target.input_shape, inputs=target.inputs, train=target.train or step is not None,
+                          dtype=dtype, name=target.label, device=target.device, step=step)
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    return getattr(torch, dtype)

@@ -57,7 +57,8 @@ class Report:
     inception: Any = None        # archlens.analysis.inception.InceptionStudy
     claims: Any = None           # archlens.analysis.claims.ClaimsReport
     train: bool = False
-    module_variants: tuple[Profiled, ...] = ()  # the studied network, reduced and naive, to draw a module
+    module_variants: tuple[Profiled, ...] = ()
+    training: Any = None         # archlens.counting.training.TrainingStep: every network on a training step  # the studied network, reduced and naive, to draw a module
 
     @property
     def single(self) -> bool:
@@ -70,7 +71,7 @@ class Report:
 
 def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str | None = None,
                     input_shape: tuple[int, ...] | None = None, inputs: Any = None, device: str = "meta",
-                    strict: bool = False) -> list[Profiled]:
+                    strict: bool = False, step: Any = None) -> list[Profiled]:
     """Profile each target (as :func:`archlens.profile` does) and keep its spec: what ``archlens graph`` draws.
 
     >>> [item.profile.input_shape for item in profile_targets(["alexnet", "vgg11"], input_shape=(1, 3, 112, 112))]
@@ -85,7 +86,7 @@ def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str 
     for target in targets:
         resolved = resolve(target, options)
         spec = resolved.spec if isinstance(resolved, SpecTarget) else None
-        result = profile_target(resolved, engine=engine)
+        result = profile_target(resolved, engine=engine, step=step)
         profiled.append(Profiled(str(target), require_counted(result) if strict else result, spec))
     return profiled
 
@@ -93,7 +94,9 @@ def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str 
 def build_report(targets: Sequence[Any], *, title: str | None = None, train: bool = False,
                  limits: dict[str, Any] | None = None, engine: str | None = None,
                  input_shape: tuple[int, ...] | None = None, inputs: Any = None, device: str = "meta",
-                 strict: bool = False, progress: Callable[[str], None] | None = None) -> Report:
+                 strict: bool = False, progress: Callable[[str], None] | None = None, step_kind: Any = None,
+                 optimizer: str | None = None, mixed_precision: bool = False,
+                 freeze: "Sequence[str] | str" = (), checkpoint: "Sequence[str] | str" = ()) -> Report:
     """Profile ``targets`` and gather every analysis that applies to them.
 
     ``limits`` holds budget limits by keyword (``{"max_macs": "1.5G"}``), applied to every
@@ -101,8 +104,11 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     before each step (the CLI draws a progress bar with it); library code never prints.
     ``engine``, ``input_shape``, ``inputs``, ``device`` and ``strict`` mean what they mean for
     :func:`archlens.profile`: the input shape replaces every spec's input and is what a module
-    target runs on; ``strict`` refuses a network with ops no formula counts.
+    target runs on; ``strict`` refuses a network with ops no formula counts. ``step_kind="train"`` (and its
+    options, as there; ``step_kind``, as ``progress`` is called ``step``) profiles every network on a training step: backward MACs, optimizer, memory.
     """
+    from archlens.counting.training import training_step
+
     from archlens.analysis.budget import evaluate, merge_limits, network_limits, spec_limits
 
     targets = list(targets)
@@ -110,11 +116,14 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
         raise ArchlensError("nothing to report", hint="name at least one network, e.g. googlenet alexnet vgg16")
     step = progress or (lambda _name: None)
     given = network_limits(**(limits or {}))
+    training = training_step(step_kind, optimizer=optimizer, mixed_precision=mixed_precision, freeze=freeze,
+                             checkpoint=checkpoint)
+    train = train or training is not None
     sections = []
     for target in targets:
         step(f"profile {target}")
         (profiled,) = profile_targets([target], train=train, engine=engine, input_shape=input_shape, inputs=inputs,
-                                      device=device, strict=strict)
+                                      device=device, strict=strict, step=training)
         result, spec = profiled.profile, profiled.spec
         budget_limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
         table1 = None
@@ -136,7 +145,8 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
         from archlens.analysis.compare import Comparison, NetworkFigures
 
         step("compare")
-        comparison = Comparison(tuple(NetworkFigures.from_profile(s.profile) for s in sections), train=train)
+        comparison = Comparison(tuple(NetworkFigures.from_profile(s.profile) for s in sections), train=train,
+                                optimizer=training.optimizer if training is not None else None)
     diffs: tuple[Any, ...] = ()
     if len(sections) > 1:
         from archlens.analysis.diff import diff_profiles, related
@@ -166,4 +176,5 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     names = [s.profile.name for s in sections]
     default_title = names[0] if len(names) == 1 else " vs ".join(names)
     return Report(title=title or default_title, networks=tuple(sections), comparison=comparison, diffs=diffs,
-                  inception=inception, claims=claims, train=train, module_variants=module_variants)
+                  inception=inception, claims=claims, train=train, module_variants=module_variants,
+                  training=training)

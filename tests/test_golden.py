@@ -39,6 +39,8 @@ def _cases():
     yield from (("claims", f, ["claims"], 0) for f in FORMATS)
     yield from (("fit", f, ["fit", "googlenet", "--max-macs", "1.5G"], 0) for f in ("yaml", "json"))
     yield from (("diff", f, ["diff", "googlenet", "googlenet-naive"], 0) for f in FORMATS)
+    train_args = ["profile", "resnet50", "--batch", "32", "--step", "train", "--optimizer", "adamw"]
+    yield from (("profile-resnet50-train", f, train_args, 0) for f in ("table", "json"))
 
 
 CASES = list(_cases())

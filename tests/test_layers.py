@@ -23,6 +23,7 @@ PLACES = {
     "archlens.tables": "base",
     "archlens.outputs": "base",
     "archlens.counting.formulas": "base",
+    "archlens.counting.training": "base",  # a training step's conventions: optimizers, patterns, its figures
     "archlens.spec": "spec",
     "archlens.specs": "spec",
     "archlens.layers": "spec",

@@ -10,6 +10,9 @@ block limits from both apply. What each limit measures:
   (dtype float32 unless asked otherwise); a limit like ``64MB`` is 64,000,000 bytes, ``64MiB`` is
   67,108,864.
 * ``depth``: layers with parameters on the longest input-to-output path (GoogLeNet: 22).
+* ``train_macs``: a training step's MACs (forward, backward and any recomputed forward: ``Profile.step.macs``);
+  ``train_memory``: the bytes at a training step's peak (``Profile.step.peak``). Either limit profiles a
+  training step (AdamW unless another optimizer is given).
 
 A block limit applies to every block whose name matches a shell-style pattern (``inception_*``).
 A pattern matches names with as many dot-separated levels as it has: ``inception_*`` matches
@@ -37,16 +40,22 @@ from archlens.tables import Column, Result, Table, Text, Value, View
 from archlens.units import parse_quantity
 
 # The quantities a limit can hold, in report order. Blocks have no depth limit.
-QUANTITIES = ("params", "macs", "flops", "activations", "depth")
+QUANTITIES = ("params", "macs", "flops", "activations", "depth", "train_macs", "train_memory")
 BLOCK_QUANTITIES = ("params", "macs", "flops", "activations")
-UNITS = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activations": "bytes", "depth": "layers"}
-LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "activations": "activations", "depth": "depth (layers)"}
+UNITS = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "activations": "bytes", "depth": "layers",
+         "train_macs": "MACs", "train_memory": "bytes"}
+LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "activations": "activations", "depth": "depth (layers)",
+          "train_macs": "training-step MACs", "train_memory": "training-step peak memory"}
 """How a quantity is named in a table or a sentence."""
-VALUE_UNITS = {"params": "count", "macs": "count", "flops": "count", "activations": "exact_bytes", "depth": "plain"}
+VALUE_UNITS = {"params": "count", "macs": "count", "flops": "count", "activations": "exact_bytes", "depth": "plain",
+               "train_macs": "count", "train_memory": "exact_bytes"}
 """How a limit, a measured value or a margin of each quantity is shown (:class:`archlens.tables.Value`)."""
-KINDS = {"params": "count", "macs": "count", "flops": "count", "activations": "bytes", "depth": "count"}
-"""What a limit's number is (:func:`archlens.units.parse_quantity`): only activations are bytes; a byte
-unit on a count (``--max-macs 64MiB``) is refused."""
+KINDS = {"params": "count", "macs": "count", "flops": "count", "activations": "bytes", "depth": "count",
+         "train_macs": "count", "train_memory": "bytes"}
+"""What a limit's number is (:func:`archlens.units.parse_quantity`): activations and memory are bytes; a
+byte unit on a count (``--max-macs 64MiB``) is refused."""
+TRAINING_QUANTITIES = ("train_macs", "train_memory")
+"""The quantities measured on a training step."""
 COLUMNS = (Column("Scope"), Column("Limit on"), Column("Limit", align="right"), Column("Measured", align="right"),
            Column("Margin", align="right"), Column("Margin %", "signed_share", "right"), Column("Status"))
 
@@ -171,7 +180,10 @@ class BudgetReport(Result):
 
     def view(self) -> View:
         missing = (not_counted_text(self.network, self.not_counted),) if self.not_counted else ()
-        return View((self.table(),), summary=missing, legend=conventions.BUDGET)
+        legend = conventions.BUDGET
+        if any(item.quantity in TRAINING_QUANTITIES for item in self.checks):
+            legend = f"{legend} {conventions.BUDGET_TRAINING}"
+        return View((self.table(),), summary=missing, legend=legend)
 
     def records(self) -> list[dict[str, Any]]:
         return [item.to_dict() for item in self.checks]
@@ -191,16 +203,21 @@ def measured_value(profile: Profile, quantity: str) -> int:
             raise ArchlensError(f"the {profile.engine} engine gives no depth figures for {profile.name}",
                                 hint="drop --max-depth, or profile a spec")
         return profile.depth.weighted
+    if quantity in TRAINING_QUANTITIES:
+        if profile.step is None:
+            raise ArchlensError(f"a limit on {LABELS[quantity]} needs a training step", hint="add --step train")
+        return profile.step.macs if quantity == "train_macs" else profile.step.peak
     return getattr(totals, quantity)
 
 
 def network_limits(*, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
                    max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
-                   max_depth: "int | str | None" = None, source: str = "argument",
+                   max_depth: "int | str | None" = None, max_train_macs: "int | str | None" = None,
+                   max_train_memory: "int | str | None" = None, source: str = "argument",
                    prefix: str = "max_") -> list[Limit]:
     """Whole-network limits from keyword values (``"1.5G"``, ``7_000_000``); None means no limit."""
     values = {"params": max_params, "macs": max_macs, "flops": max_flops, "activations": max_activations,
-              "depth": max_depth}
+              "depth": max_depth, "train_macs": max_train_macs, "train_memory": max_train_memory}
     return [Limit(quantity, parse_quantity(value, what=f"{prefix}{quantity}", kind=KINDS[quantity]), NETWORK, source)
             for quantity, value in values.items() if value is not None]
 
@@ -250,6 +267,7 @@ def spec_limits(budget: Budget | None) -> list[Limit]:
         return []
     limits = network_limits(max_params=budget.max_params, max_macs=budget.max_macs, max_flops=budget.max_flops,
                             max_activations=budget.max_activations, max_depth=budget.max_depth,
+                            max_train_macs=budget.max_train_macs, max_train_memory=budget.max_train_memory,
                             source="spec", prefix="budget.max_")
     return limits + block_limits(budget.blocks, source="spec", where="budget.blocks")
 
@@ -295,10 +313,13 @@ def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:
 
 def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
           max_flops: "int | str | None" = None, max_activations: "int | str | None" = None,
-          max_depth: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
+          max_depth: "int | str | None" = None, max_train_macs: "int | str | None" = None,
+          max_train_memory: "int | str | None" = None, blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (),
           train: bool = False, batch: int | None = None, dtype: str = "float32", engine: str | None = None,
           input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
-          decode: int | None = None, inputs: Any = None, device: str = "meta", strict: bool = False) -> BudgetReport:
+          decode: int | None = None, inputs: Any = None, device: str = "meta", strict: bool = False,
+          step: Any = None, optimizer: str | None = None, mixed_precision: bool = False,
+          freeze: "Iterable[str] | str" = (), checkpoint: "Iterable[str] | str" = ()) -> BudgetReport:
     """Hold ``target`` (a built-in name, spec file, spec, or module) to a budget.
 
     >>> import archlens
@@ -312,6 +333,11 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     (N, C, H, W) replaces a spec's input and is what a module target runs on (as in :func:`archlens.profile`);
     ``tokens`` and ``decode`` apply to token inputs, as there; ``inputs`` and ``device`` to modules.
     Ops the engine could not count are listed with the report (``strict``: an error, exit 2, instead).
+    ``max_train_macs`` and ``max_train_memory`` hold a training step (``step="train"``, implied by them; its
+    options as :func:`archlens.profile` takes them):
+
+    >>> archlens.check("resnet50", batch=32, max_train_memory="24GiB").ok
+    True
     """
     from archlens.profiler import check_engine, profile_target, require_counted
     from archlens.targets import SpecTarget, TargetOptions, resolve
@@ -321,18 +347,31 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
                                              decode=decode, inputs=inputs, device=device))
     spec = resolved.spec if isinstance(resolved, SpecTarget) else None
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
-                           max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
+                           max_activations=max_activations, max_depth=max_depth, max_train_macs=max_train_macs,
+                           max_train_memory=max_train_memory) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
+    training = implied_step(limits, step, optimizer=optimizer, mixed_precision=mixed_precision, freeze=freeze,
+                            checkpoint=checkpoint)
     if not limits:
         name = spec.name if spec is not None else resolved.label or str(target)
         raise ArchlensError(
             f"no budget for {name}",
             hint="give a limit (--max-params 7M, --max-macs 1.5G, ...) or add a budget: section to the spec",
         )
-    measured = profile_target(resolved, engine=engine, dtype=dtype)
+    measured = profile_target(resolved, engine=engine, dtype=dtype, step=training)
     if strict:
         require_counted(measured)
     return evaluate(measured, limits)
+
+
+def implied_step(limits: Iterable[Limit], step: Any = None, **options: Any) -> Any:
+    """The training step a check or a fit profiles: ``step`` as given, or ``"train"`` when a limit holds a
+    training step's figures (:data:`TRAINING_QUANTITIES`), with ``options`` (optimizer, precision ...)."""
+    from archlens.counting.training import training_step
+
+    if step is None and any(limit.quantity in TRAINING_QUANTITIES for limit in limits):
+        step = "train"
+    return training_step(step, **options)
 
 
 def parse_block_option(text: str) -> dict[str, str]:

@@ -14,8 +14,12 @@ from typing import Any, Iterable
 
 from archlens import conventions
 from archlens.counting.records import Profile
+from archlens.counting.training import OPTIMIZERS
 from archlens.errors import ArchlensError
 from archlens.tables import Column, Result, Table, Text, Value, View
+
+STEP_FIGURES = ("backward_macs", "train_macs", "saved_activations", "train_memory")
+"""A training step's figures (kept out of an inference comparison's records)."""
 
 # The figures that get a ratio to the baseline, in column order, and how the table names them.
 RATIO_FIGURES = ("params", "macs", "flops", "other_ops", "activation_bytes")
@@ -44,6 +48,12 @@ class NetworkFigures:
     accuracy_source: str | None = None
     not_counted: tuple[tuple[str, int], ...] = ()
     """Ops the engine saw but no formula counts, with how often: never counted as zero silently."""
+    backward_macs: int | None = None
+    """A training step's figures (None at inference): backward MACs, the step's MACs (forward, backward and
+    any recomputed forward), the activations kept for the backward pass and the step's peak memory, bytes."""
+    train_macs: int | None = None
+    saved_activations: int | None = None
+    train_memory: int | None = None
 
     @classmethod
     def from_profile(cls, profile: Profile) -> "NetworkFigures":
@@ -66,6 +76,9 @@ class NetworkFigures:
             top5=accuracy.get("top5"),
             accuracy_source=accuracy.get("source"),
             not_counted=not_counted(profile),
+            **({} if profile.step is None else {
+                "backward_macs": profile.step.backward.macs, "train_macs": profile.step.macs,
+                "saved_activations": profile.step.saved_activations, "train_memory": profile.step.peak}),
         )
 
 
@@ -94,6 +107,8 @@ class Comparison(Result):
 
     networks: tuple[NetworkFigures, ...]
     train: bool = False
+    optimizer: str | None = None
+    """A training step's optimizer (``adamw`` ...): the networks are compared on a training step; None: not."""
 
     @property
     def baseline(self) -> NetworkFigures:
@@ -107,7 +122,8 @@ class Comparison(Result):
         """One flat record a network: every figure, then ``<figure>_ratio`` columns (rounded to 6 places)."""
         rows = []
         for network in self.networks:
-            row = {f.name: getattr(network, f.name) for f in fields(NetworkFigures) if f.name != "not_counted"}
+            row = {f.name: getattr(network, f.name) for f in fields(NetworkFigures)
+                   if f.name != "not_counted" and (self.optimizer is not None or f.name not in STEP_FIGURES)}
             row["input_shape"] = list(network.input_shape)
             row["not_counted"] = "; ".join(f"{op} x{times}" for op, times in network.not_counted)
             for figure, value in self.ratios(network).items():
@@ -132,6 +148,12 @@ class Comparison(Result):
             row("Activations", "bytes", (net.activation_bytes for net in nets)),
             row("Depth (params / +pool)", "int", (None if net.depth_weighted is None
                                                   else (net.depth_weighted, net.depth_with_pooling) for net in nets)),
+            *(() if self.optimizer is None else (
+                row("Backward MACs", "int", (net.backward_macs for net in nets)),
+                row("Training-step MACs", "int", (net.train_macs for net in nets)),
+                row("Saved activations", "bytes", (net.saved_activations for net in nets)),
+                row("Training-step peak memory", "bytes", (net.train_memory for net in nets)),
+            )),
             row("Top-1 / top-5 (published)", "accuracy", (net.top1 if net.top5 is None or net.top1 is None
                                                           else (net.top1, net.top5) for net in nets)),
         ]
@@ -140,6 +162,8 @@ class Comparison(Result):
                          *(Value(self.ratios(net)[figure], "ratio") for net in nets)))
         columns = (Column(""), *(Column(net.name, align="right") for net in nets))
         mode = "training mode" if self.train else "inference"
+        if self.optimizer is not None:
+            mode = Text("training step, {optimizer}", optimizer=OPTIMIZERS[self.optimizer].title)
         title = Text("Compared with {base} ({mode}; ratios are network / {base})", base=base, mode=mode)
         accuracy = tuple(Text("Accuracy of {name}: {source}", name=net.name, source=net.accuracy_source)
                          for net in nets if net.accuracy_source)
@@ -153,7 +177,8 @@ class Comparison(Result):
         networks = self.rows()
         for row, network in zip(networks, self.networks):
             row["not_counted"] = [{"op": op, "count": times} for op, times in network.not_counted]
-        return {"baseline": self.baseline.name, "train": self.train, "networks": networks}
+        step = {} if self.optimizer is None else {"optimizer": self.optimizer}
+        return {"baseline": self.baseline.name, "train": self.train, **step, "networks": networks}
 
     def to_dataframe(self):
         """One row a network, columns as in :meth:`rows` (``input_shape`` as ``1x3x224x224``)."""
@@ -168,25 +193,32 @@ class Comparison(Result):
 def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None = None, dtype: str = "float32",
                engine: str | None = None, input_shape: tuple[int, ...] | None = None, tokens: int | None = None,
                decode: int | None = None, inputs: Any = None, device: str = "meta",
-               strict: bool = False) -> Comparison:
+               strict: bool = False, step: Any = None, optimizer: str | None = None, mixed_precision: bool = False,
+               freeze: "Iterable[str] | str" = (), checkpoint: "Iterable[str] | str" = ()) -> Comparison:
     """Profile every target (built-in name, spec file, spec, module) and put them side by side.
 
     ``input_shape`` (N, C, H, W) replaces every spec's input and is what a module target runs on,
     as in :func:`archlens.profile`: every network is compared on the same input. ``tokens`` and
     ``decode`` (a decoding step after a cache of that many tokens) apply to specs with a token input;
     ``inputs``, ``device`` and ``strict`` to modules, as there. Ops an engine could not count are
-    listed beside the figures (``strict``: an error instead).
+    listed beside the figures (``strict``: an error instead). ``step="train"`` compares training steps (with
+    the options of :func:`archlens.profile`): backward MACs, the step's MACs, saved activations, peak memory.
     """
     from archlens.profiler import profile
 
     targets = list(targets)
     if not targets:
         raise ArchlensError("nothing to compare", hint="name at least one network, e.g. googlenet alexnet vgg16")
+    from archlens.counting.training import training_step
+
+    training = training_step(step, optimizer=optimizer, mixed_precision=mixed_precision, freeze=freeze,
+                             checkpoint=checkpoint)
     networks = [NetworkFigures.from_profile(profile(target, engine=engine, batch=batch, train=train, dtype=dtype,
                                                     input_shape=input_shape, tokens=tokens, decode=decode,
-                                                    inputs=inputs, device=device, strict=strict))
+                                                    inputs=inputs, device=device, strict=strict, step=training))
                 for target in targets]
-    return Comparison(networks=tuple(networks), train=train)
+    return Comparison(networks=tuple(networks), train=train or training is not None,
+                      optimizer=training.optimizer if training is not None else None)
 
 
 def compare(*targets: Any, train: bool = False, batch: int | None = None, dtype: str = "float32",

@@ -35,6 +35,7 @@ from archlens.analysis.budget import (
     Limit,
     block_limits,
     evaluate,
+    implied_step,
     merge_limits,
     network_limits,
     spec_limits,
@@ -256,13 +257,17 @@ def _boundary(test: Callable[[int], bool], passing: int, failing: int) -> int:
 def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = None,
         max_macs: "int | str | None" = None, max_flops: "int | str | None" = None,
         max_activations: "int | str | None" = None, max_depth: "int | str | None" = None,
+        max_train_macs: "int | str | None" = None, max_train_memory: "int | str | None" = None,
         blocks: "Iterable[BlockBudget | Mapping[str, Any]]" = (), divisor: int = 8, train: bool = False,
-        batch: int = 1, dtype: str = "float32") -> FitResult:
+        batch: int = 1, dtype: str = "float32", step: Any = None, optimizer: str | None = None,
+        mixed_precision: bool = False) -> FitResult:
     """The widest (``vary="width"``), largest-input (``vary="resolution"``) or deepest (``vary="depth"``)
     variant of a spec within budget.
 
     Limits as in :func:`archlens.check` (the spec's ``budget:`` applies too). Raises
     :class:`~archlens.errors.BudgetExceeded` (exit code 1) when even the smallest variant is over.
+    ``max_train_macs`` and ``max_train_memory`` hold each variant's training step (``step="train"``,
+    implied by them, with ``optimizer`` and ``mixed_precision`` as in :func:`archlens.profile`).
     """
     from archlens.counting.analytic import profile_spec
     from archlens.targets import resolve_spec
@@ -273,8 +278,10 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
         raise ArchlensError(f"divisor must be a positive integer, got {divisor!r}")
     spec = resolve_spec(target, needed_by="fit", hint="a module has no channel numbers to vary").spec
     given = network_limits(max_params=max_params, max_macs=max_macs, max_flops=max_flops,
-                           max_activations=max_activations, max_depth=max_depth) + block_limits(blocks)
+                           max_activations=max_activations, max_depth=max_depth, max_train_macs=max_train_macs,
+                           max_train_memory=max_train_memory) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget), given)
+    training = implied_step(limits, step, optimizer=optimizer, mixed_precision=mixed_precision)
     if not limits:
         raise ArchlensError(f"no budget to fit {spec.name} to",
                             hint="give a limit (--max-macs 1.5G, --max-params 7M, ...) or a budget: section")
@@ -300,7 +307,8 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
         if k not in reports:
             evaluations += 1
             try:
-                reports[k] = evaluate(profile_spec(make(k), batch=batch, dtype=dtype, train=train), limits)
+                reports[k] = evaluate(profile_spec(make(k), batch=batch, dtype=dtype, train=train, step=training),
+                                      limits)
             except (ShapeError, SpecError) as error:
                 # the input is too small for the network, or the widths too narrow for its layers
                 # (a width formula reaching 0, channels that groups cannot divide): no variant there
@@ -361,7 +369,8 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
         "budget": budget_section(limits),
     })
     # the check `archlens check fitted.yaml` makes: the fitted spec against its own budget section
-    report = evaluate(profile_spec(fitted, batch=batch, dtype=dtype, train=train), spec_limits(fitted.budget))
+    report = evaluate(profile_spec(fitted, batch=batch, dtype=dtype, train=train, step=training),
+                      spec_limits(fitted.budget))
     return FitResult(network=spec.name, vary=vary, value=value, divisor=divisor, spec=fitted,
                      report=report, evaluations=evaluations, capped=capped)
 

@@ -11,11 +11,13 @@ from archlens.cli.options import (
     TEXT_SUFFIXES,
     BatchOpt,
     BlockOpt,
+    CheckpointOpt,
     DecodeOpt,
     DeviceOpt,
     DtypeOpt,
     EngineOpt,
     FormatOpt,
+    FreezeOpt,
     InputOpt,
     InputShapeOpt,
     IsolateOpt,
@@ -24,8 +26,13 @@ from archlens.cli.options import (
     MaxFlopsOpt,
     MaxMacsOpt,
     MaxParamsOpt,
+    MaxTrainMacsOpt,
+    MaxTrainMemoryOpt,
+    MixedPrecisionOpt,
+    OptimizerOpt,
     OutputOpt,
     SpecArg,
+    StepOpt,
     StrictOpt,
     TargetArg,
     TextFormat,
@@ -37,6 +44,7 @@ from archlens.cli.options import (
     input_shape_of,
     inputs_of,
     limits,
+    training_options,
 )
 from archlens.cli.output import emit, format_of
 from archlens.cli.isolation import isolate_command
@@ -60,17 +68,23 @@ def compare_command(
     input: InputOpt = None,
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
+    step: StepOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
+    freeze: FreezeOpt = None,
+    checkpoint: CheckpointOpt = None,
     output: OutputOpt = None,
     isolate: IsolateOpt = None,
 ) -> None:
-    """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios."""
+    """Compare networks side by side: params, MACs, FLOPs, other ops, activations, depth, accuracy, ratios (with
+    --step train: backward MACs, training-step MACs, saved activations and peak memory)."""
     isolate_command(isolate, targets)
     chosen = text_format(format, output)
     from archlens.analysis.compare import comparison
 
     result = comparison(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape),
                         batch=batch, tokens=tokens, decode=decode, inputs=inputs_of(input), device=device,
-                        strict=strict)
+                        strict=strict, **training_options(step, optimizer, mixed_precision, freeze, checkpoint))
     emit(result.render(chosen.value), output)
 
 
@@ -112,6 +126,8 @@ def check_command(
     max_flops: MaxFlopsOpt = None,
     max_activations: MaxActivationsOpt = None,
     max_depth: MaxDepthOpt = None,
+    max_train_macs: MaxTrainMacsOpt = None,
+    max_train_memory: MaxTrainMemoryOpt = None,
     block: BlockOpt = None,
     train: TrainOpt = False,
     batch: BatchOpt = None,
@@ -123,6 +139,11 @@ def check_command(
     input: InputOpt = None,
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
+    step: StepOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
+    freeze: FreezeOpt = None,
+    checkpoint: CheckpointOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     isolate: IsolateOpt = None,
@@ -134,10 +155,12 @@ def check_command(
     chosen = text_format(format, output)
     from archlens.analysis.budget import check
 
-    report = check(target, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
+    report = check(target, **limits(max_params, max_macs, max_flops, max_activations, max_depth, max_train_macs,
+                                    max_train_memory),
                    blocks=blocks(block), train=train, batch=batch, dtype=dtype, engine=engine_name(engine),
                    input_shape=input_shape_of(input_shape), tokens=tokens, decode=decode, inputs=inputs_of(input),
-                   device=device, strict=strict)
+                   device=device, strict=strict, **training_options(step, optimizer, mixed_precision, freeze,
+                                                                    checkpoint))
     emit(report.render(chosen.value), output)
     if not report.ok:
         raise typer.Exit(1)
@@ -158,10 +181,15 @@ def fit_command(
     max_flops: MaxFlopsOpt = None,
     max_activations: MaxActivationsOpt = None,
     max_depth: MaxDepthOpt = None,
+    max_train_macs: MaxTrainMacsOpt = None,
+    max_train_memory: MaxTrainMemoryOpt = None,
     block: BlockOpt = None,
     divisor: Annotated[int, typer.Option("--divisor", min=1, help="Round channels (or the input size) to a "
                                                                   "multiple of this.")] = 8,
     train: TrainOpt = False,
+    batch: BatchOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
     format: Annotated[FitFormat, typer.Option("--format", "-f", help="yaml: the fitted spec; json: the spec "
                                                                       "and the check.")] = FitFormat.yaml,
     output: OutputOpt = None,
@@ -169,8 +197,10 @@ def fit_command(
     """Find the widest (or largest-input) variant within budget and write its spec. Exit 1 if none fits."""
     from archlens.analysis.fit import fit
 
-    result = fit(target, vary=vary.value, **limits(max_params, max_macs, max_flops, max_activations, max_depth),
-                 blocks=blocks(block), divisor=divisor, train=train)
+    result = fit(target, vary=vary.value, **limits(max_params, max_macs, max_flops, max_activations, max_depth,
+                                                   max_train_macs, max_train_memory),
+                 blocks=blocks(block), divisor=divisor, train=train, batch=batch or 1,
+                 optimizer=optimizer.value if optimizer is not None else None, mixed_precision=mixed_precision)
     summary = [str(line) for line in result.summary()]
     for line in summary:
         typer.echo(line, err=True)

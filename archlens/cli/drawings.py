@@ -10,8 +10,10 @@ import typer
 
 from archlens.cli.app import app
 from archlens.cli.options import (
+    CheckpointOpt,
     DeviceOpt,
     EngineOpt,
+    FreezeOpt,
     InputOpt,
     InputShapeOpt,
     MaxActivationsOpt,
@@ -19,8 +21,12 @@ from archlens.cli.options import (
     MaxFlopsOpt,
     MaxMacsOpt,
     MaxParamsOpt,
+    MixedPrecisionOpt,
+    OptimizerOpt,
+    StepOpt,
     StrictOpt,
     TrainOpt,
+    training_options,
     choices,
     engine_name,
     input_shape_of,
@@ -101,35 +107,46 @@ def report_command(
     input: InputOpt = None,
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
+    step: StepOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
+    freeze: FreezeOpt = None,
+    checkpoint: CheckpointOpt = None,
 ) -> None:
     """Write a report: one self-contained HTML page (works offline), or Markdown with SVG images."""
     from archlens.report import build_report
 
     fmt = format.value if format is not None else format_of(output, REPORT_SUFFIXES, names=".html or .md")
-    with report_progress(len(targets)) as step:
+    with report_progress(len(targets)) as progress:
         report = build_report(targets, title=title, train=train,
                               limits=limits(max_params, max_macs, max_flops, max_activations, max_depth),
                               engine=engine_name(engine), input_shape=input_shape_of(input_shape),
-                              inputs=inputs_of(input), device=device, strict=strict, progress=step)
+                              inputs=inputs_of(input), device=device, strict=strict, progress=progress,
+                              **report_step(training_options(step, optimizer, mixed_precision, freeze, checkpoint)))
         if fmt == "html":
             from archlens.outputs import write_atomic
             from archlens.render.formats import encodable
             from archlens.render.html import render_html
 
-            page = encodable(render_html(report, progress=step))
-            step(f"write {output.name}")
+            page = encodable(render_html(report, progress=progress))
+            progress(f"write {output.name}")
             write_atomic(output, page)
             images = ""
         else:
             from archlens.render.markdown_report import render_markdown_report
             from archlens.render.report_files import write_markdown_report
 
-            files = render_markdown_report(report, output.name, progress=step)
-            step(f"write {output.name}")
+            files = render_markdown_report(report, output.name, progress=progress)
+            progress(f"write {output.name}")
             write_markdown_report(output, files)  # the .md and its images as one: the old report survives a failure
             written = list(files)[1:]
             images = f" and {len(written)} images in {output.parent / Path(written[0]).parent}/" if written else ""
     typer.echo(f"wrote {output}{images}", err=True)
+
+
+def report_step(options: dict) -> dict:
+    """The training-step options as :func:`archlens.report.build_report` takes them (``step_kind``)."""
+    return {("step_kind" if key == "step" else key): value for key, value in options.items()}
 
 
 def report_progress(networks: int):

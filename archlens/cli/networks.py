@@ -12,16 +12,21 @@ from archlens.cli.app import app
 from archlens.cli.options import (
     TEXT_SUFFIXES,
     BatchOpt,
+    CheckpointOpt,
     DecodeOpt,
     DeviceOpt,
     DtypeOpt,
     EngineOpt,
     FormatOpt,
+    FreezeOpt,
     InputOpt,
     InputShapeOpt,
     IsolateOpt,
+    MixedPrecisionOpt,
+    OptimizerOpt,
     OutputOpt,
     SpecArg,
+    StepOpt,
     StrictOpt,
     TargetArg,
     TextFormat,
@@ -30,6 +35,7 @@ from archlens.cli.options import (
     engine_name,
     input_shape_of,
     inputs_of,
+    training_options,
 )
 from archlens.cli.output import emit, format_of
 from archlens.errors import ArchlensError
@@ -103,9 +109,16 @@ def profile_command(
     strict: StrictOpt = False,
     output: OutputOpt = None,
     paper: PaperOpt = False,
+    step: StepOpt = None,
+    optimizer: OptimizerOpt = None,
+    mixed_precision: MixedPrecisionOpt = False,
+    freeze: FreezeOpt = None,
+    checkpoint: CheckpointOpt = None,
     isolate: IsolateOpt = None,
 ) -> None:
-    """Profile a network: per-layer parameters, MACs, other ops and activations, with totals."""
+    """Profile a network: per-layer parameters, MACs, other ops and activations, with totals; with --step train,
+    a training step: forward and backward MACs, the optimizer's ops, and memory (params, grads, optimizer state,
+    saved activations, peak)."""
     isolate_command(isolate, [target])
     chosen = format or TextFormat(format_of(output, TEXT_SUFFIXES, default="table"))
     from archlens.profiler import profile
@@ -119,8 +132,11 @@ def profile_command(
 
         emit(reproduce_table1(target).render(chosen.value), output)
         return
+    training = training_options(step, optimizer, mixed_precision, freeze, checkpoint)
+    if paper and training["step"] is not None:
+        raise ArchlensError("--paper reproduces Table 1 (inference)", hint="drop --step")
     result = profile(target, engine=engine_name(engine), batch=batch, train=train, dtype=dtype, input_shape=shape,
-                     tokens=tokens, decode=decode, inputs=inputs_of(input), device=device, strict=strict)
+                     tokens=tokens, decode=decode, inputs=inputs_of(input), device=device, strict=strict, **training)
     emit(render_profile(result, chosen, depth), output)
 
 

@@ -65,6 +65,39 @@ IsolateOpt = Annotated[Optional[bool], typer.Option(
     "--isolate/--no-isolate", help="Run in a child process that must report back: a crash or os._exit() in a module "
                                    "target's code is an error, never a silent exit (check: on for module targets).")]
 
+Step = choices("Step", ("inference", "train"))
+"""What a profile counts: the forward pass, or a whole training step (forward, backward, optimizer, memory)."""
+Optimizer = choices("Optimizer", ("sgd", "momentum", "adam", "adamw"))
+StepOpt = Annotated[Optional[Step], typer.Option(
+    "--step", help="inference (default) or train: a training step (implies --train): backward MACs, the "
+                   "optimizer's update and the memory of a step.")]
+OptimizerOpt = Annotated[Optional[Optimizer], typer.Option(
+    "--optimizer", help="A training step's optimizer (default adamw): sgd, momentum (SGD with momentum), adam, "
+                        "adamw.")]
+MixedPrecisionOpt = Annotated[bool, typer.Option(
+    "--mixed-precision", help="A training step at --dtype with fp32 master weights and fp32 optimizer state.")]
+FreezeOpt = Annotated[Optional[list[str]], typer.Option(
+    "--freeze", help="Layers whose parameters get no gradient, by name pattern ('conv*', 'layer1'; repeatable).")]
+CheckpointOpt = Annotated[Optional[list[str]], typer.Option(
+    "--checkpoint", help="Blocks checkpointed in a training step, by name pattern ('layer*'; repeatable): they "
+                         "keep their input only and run their forward again in the backward pass.")]
+MaxTrainMacsOpt = Annotated[Optional[str], typer.Option(
+    "--max-train-macs", help="At most this many MACs in a training step, forward and backward (5G); implies "
+                             "--step train.")]
+MaxTrainMemoryOpt = Annotated[Optional[str], typer.Option(
+    "--max-train-memory", help="At most this many bytes at a training step's peak (24GiB); implies --step train.")]
+
+
+def training_options(step: Optional[Any], optimizer: Optional[Any], mixed_precision: bool,
+                     freeze: Optional[list[str]], checkpoint: Optional[list[str]], *,
+                     implied: bool = False) -> dict[str, Any]:
+    """The training-step options given, as :func:`archlens.profile` takes them (``implied``: a limit on a
+    training step's figures asks for one)."""
+    chosen = step.value if step is not None else ("train" if implied else None)
+    return {"step": chosen, "optimizer": optimizer.value if optimizer is not None else None,
+            "mixed_precision": mixed_precision, "freeze": tuple(freeze or ()), "checkpoint": tuple(checkpoint or ())}
+
+
 MaxParamsOpt = Annotated[Optional[str], typer.Option("--max-params", help="At most this many parameters (7M).")]
 MaxMacsOpt = Annotated[Optional[str], typer.Option("--max-macs", help="At most this many MACs (1.5G).")]
 MaxFlopsOpt = Annotated[Optional[str], typer.Option("--max-flops", help="At most this many FLOPs (3G).")]
@@ -117,10 +150,12 @@ def engine_name(engine: Optional[Engine]) -> Optional[str]:
 
 
 def limits(max_params: Optional[str], max_macs: Optional[str], max_flops: Optional[str],
-           max_activations: Optional[str], max_depth: Optional[int]) -> dict[str, Any]:
+           max_activations: Optional[str], max_depth: Optional[int], max_train_macs: Optional[str] = None,
+           max_train_memory: Optional[str] = None) -> dict[str, Any]:
     """The ``--max-*`` options given, by keyword (``{"max_macs": "1.5G"}``)."""
     given = {"max_params": max_params, "max_macs": max_macs, "max_flops": max_flops,
-             "max_activations": max_activations, "max_depth": max_depth}
+             "max_activations": max_activations, "max_depth": max_depth, "max_train_macs": max_train_macs,
+             "max_train_memory": max_train_memory}
     return {key: value for key, value in given.items() if value is not None}
 
 

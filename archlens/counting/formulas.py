@@ -471,3 +471,266 @@ def continuous_position_bias(window: tuple[int, int], heads: int, hidden: int) -
     return (linear((table, 2), (hidden, 2), bias=True) + activation("relu", table * hidden)
             + linear((table, hidden), (heads, hidden), bias=False) + activation("sigmoid", pairs)
             + OpCount(elementwise_ops=pairs))
+
+
+# --- the backward pass of a training step (issue 13) ---------------------------------------------------
+#
+# What each backward kernel costs, in the forward's columns (README, "What a training step costs"):
+#
+# * products (conv, linear, matmul, attention's two products): the forward's MACs once for each operand's
+#   gradient that is needed (:func:`conv_backward`, :func:`linear_backward`); a bias gradient is a sum of
+#   the output's gradient over batch and positions, 1 per output element in ``pool_ops``;
+# * activations: :data:`ACTIVATION_BACKWARD_OPS` per element, the derivative as PyTorch's kernel computes
+#   it from the saved input or output, times the incoming gradient;
+# * normalization (:func:`batch_norm_backward`, :func:`layer_norm_backward`): normalize again, the sums the
+#   gradients need, and the input's gradient;
+# * pooling: max pooling adds each output's gradient at its maximum (1 per output element), average
+#   pooling spreads it over its window (as its forward), interpolation as its forward (nearest: 1 per
+#   output element, the gradient added to its source);
+# * elementwise ops and copies: as the same ops in the forward (``mul`` 1, views and ``cat`` free);
+#   a tensor read by several ops gets their gradients added (:func:`accumulation`);
+# * an embedding adds each token's gradient into its row (1 per element, ``elementwise_ops``).
+
+ACTIVATION_BACKWARD_OPS: dict[str, int] = {
+    "relu": 1,          # the gradient where the output is positive (compare and select)
+    "threshold": 1,
+    "relu6": 2,         # where 0 < x < 6 (two compares)
+    "hardtanh": 2,
+    "leaky_relu": 2,    # compare, multiply
+    "prelu": 2,
+    "elu": 3,           # compare, add alpha to the output, multiply
+    "celu": 3,
+    "sigmoid": 3,       # g y (1 - y)
+    "tanh": 3,          # g (1 - y^2)
+    "silu": 8,          # s = sigmoid(x) (3); g s (1 + x (1 - s)) (5)
+    "hardsigmoid": 3,   # two compares, a multiply (g / 6)
+    "hardswish": 5,     # two compares, g (x / 3 + 1/2): divide, add, multiply
+    "gelu": 11,         # Phi(x) (4) + x phi(x) (phi: square, scale, exp, scale: 4; times x: 1), add, times g
+    "gelu_tanh": 18,    # PyTorch's kernel: x^2, x^3, the inner polynomial (3), tanh, 1 + tanh, halves (2),
+                        # 1 - tanh^2 (2), the inner derivative (3), two products, a sum, times g
+    "softplus": 5,      # g sigmoid(beta x): multiply, exp, add, divide, multiply
+    "mish": 13,         # softplus (3), tanh, sigmoid (3), g (t + x s (1 - t^2)) (6)
+    "log_sigmoid": 5,   # g (1 - sigmoid(x)): sigmoid (3), subtract, multiply
+    "softmax": 4,       # y (g - sum(g y)): multiply, sum, subtract, multiply
+    "log_softmax": 4,   # g - exp(y) sum(g): sum, exp, multiply, subtract
+    "glu": 8,           # per output element: sigmoid (3), both halves' gradients (5)
+}
+"""Elementary operations per element of each activation's backward (``activation_ops``)."""
+
+
+def activation_backward(kind: str, elements: int) -> OpCount:
+    """The backward of an activation over ``elements`` values (:data:`ACTIVATION_BACKWARD_OPS` each).
+
+    >>> activation_backward("relu", 10).activation_ops, activation_backward("gelu", 10).activation_ops
+    (10, 110)
+    """
+    return OpCount(activation_ops=ACTIVATION_BACKWARD_OPS[kind] * elements)
+
+
+def conv_backward(forward: OpCount, output_elements: int, *, input_grad: bool, weight_grad: bool,
+                  bias_grad: bool) -> OpCount:
+    """A convolution's backward (transposed, grouped and depthwise alike): its forward MACs for the input's
+    gradient (a transposed convolution of the output's gradient) and again for the weight's (a
+    convolution of the input with the output's gradient), each only if needed; the bias's gradient sums
+    the output's gradient (1 per output element, ``pool_ops``).
+
+    >>> conv_backward(conv((1, 64, 112, 112), (64, 3, 7, 7), bias=True), 64 * 112 * 112, input_grad=False,
+    ...               weight_grad=True, bias_grad=True)   # GoogLeNet's conv1: the input needs no gradient
+    OpCount(macs=118013952, bias_ops=0, norm_ops=0, activation_ops=0, pool_ops=802816, elementwise_ops=0)
+    """
+    return OpCount(macs=forward.macs * (int(input_grad) + int(weight_grad)),
+                   pool_ops=output_elements if bias_grad else 0)
+
+
+def linear_backward(input_shape: Shape, weight_shape: Shape, *, input_grad: bool, weight_grad: bool,
+                    bias_grad: bool) -> OpCount:
+    """A linear layer's backward: ``grad @ W`` for the input, ``grad^T @ x`` for the weight (its forward MACs
+    each, when needed), and the bias's gradient, a sum over the rows (1 per output element, ``pool_ops``).
+
+    >>> linear_backward((8, 1024), (1000, 1024), input_grad=True, weight_grad=True, bias_grad=True)
+    OpCount(macs=16384000, bias_ops=0, norm_ops=0, activation_ops=0, pool_ops=8000, elementwise_ops=0)
+    """
+    forward = linear(input_shape, weight_shape, bias=False).macs
+    outputs = numel(input_shape[:-1]) * weight_shape[0]
+    return OpCount(macs=forward * (int(input_grad) + int(weight_grad)), pool_ops=outputs if bias_grad else 0)
+
+
+def matmul_backward(a_shape: Shape, b_shape: Shape, *, a_grad: bool = True, b_grad: bool = True) -> OpCount:
+    """A matrix product's backward: its forward MACs for each operand's gradient that is needed.
+
+    >>> matmul_backward((8, 4, 16, 32), (8, 4, 32, 16)).macs
+    524288
+    """
+    return OpCount(macs=matmul(a_shape, b_shape).macs * (int(a_grad) + int(b_grad)))
+
+
+def batch_norm_backward(elements: int, *, input_grad: bool) -> OpCount:
+    """BatchNorm's backward in training: the input normalized again (subtract, multiply: 2), the sums of
+    the gradient and of the gradient times the normalized input per channel (3: they are the shift's and
+    the scale's gradients, and the input's gradient needs them too), and the input's gradient when needed
+    (``k (g - mean(g) - x^ mean(g x^))``: 4), per element (``norm_ops``).
+
+    >>> batch_norm_backward(100, input_grad=True).norm_ops, batch_norm_backward(100, input_grad=False).norm_ops
+    (900, 500)
+    """
+    return OpCount(norm_ops=elements * (5 + (4 if input_grad else 0)))
+
+
+def layer_norm_backward(elements: int, *, input_grad: bool, weight: bool, weight_grad: bool,
+                        bias_grad: bool) -> OpCount:
+    """LayerNorm's (and GroupNorm's) backward: the input normalized again (2), the scale's gradient (the
+    gradient times the normalized input, summed over the rows: 2) and the shift's (a sum: 1), and the
+    input's gradient (the gradient times the scale: 1 with a weight; two sums per row: 3;
+    ``rstd (g' - mean(g') - x^ mean(g' x^))``: 4), per element (``norm_ops``).
+
+    >>> layer_norm_backward(768, input_grad=True, weight=True, weight_grad=True, bias_grad=True).norm_ops
+    9984
+    """
+    per_element = 2 + (2 if weight_grad else 0) + (1 if bias_grad else 0)
+    if input_grad:
+        per_element += 7 + (1 if weight else 0)
+    return OpCount(norm_ops=elements * per_element)
+
+
+def max_pool_backward(output_elements: int) -> OpCount:
+    """Max pooling's backward: each output's gradient added at its maximum (1 per output element)."""
+    return OpCount(pool_ops=output_elements)
+
+
+def interpolate_backward(output_shape: Shape, mode: str) -> OpCount:
+    """Interpolation's backward: as its forward (every output's gradient spread over the inputs it read);
+    nearest: 1 per output element (the gradient added to its source).
+
+    >>> interpolate_backward((1, 3, 4, 4), "nearest").pool_ops, interpolate_backward((1, 3, 4, 4), "bilinear").pool_ops
+    (48, 336)
+    """
+    per_element = INTERPOLATION_OPS[mode] or 1
+    return OpCount(pool_ops=numel(output_shape) * per_element)
+
+
+def embedding_backward(gradient_elements: int) -> OpCount:
+    """An embedding's backward: every looked-up row's gradient added into the table's (1 per element)."""
+    return OpCount(elementwise_ops=gradient_elements)
+
+
+def accumulation(elements: int, readers: int) -> OpCount:
+    """The gradient of a tensor read by ``readers`` ops: theirs added, ``readers - 1`` adds an element.
+
+    >>> accumulation(100, 3).elementwise_ops
+    200
+    """
+    return OpCount(elementwise_ops=elements * max(readers - 1, 0))
+
+
+def local_response_norm_backward(elements: int, size: int) -> OpCount:
+    """Local response norm's backward, as autograd runs PyTorch's decomposition ``x / (k + alpha
+    avgpool(x^2))^beta``: the divide's (5: ``g / d`` and ``-g (x / d) / d``), the power's (3), the scale's
+    (1), the square's (``2 g x``: 2), per element, and the window's average (``size`` per element,
+    ``pool_ops``). The input is read three times (the square twice, the divide once): its gradients are
+    added too (:func:`accumulation`, with the layer's input).
+
+    >>> local_response_norm_backward(100, 5)
+    OpCount(macs=0, bias_ops=0, norm_ops=0, activation_ops=0, pool_ops=500, elementwise_ops=1100)
+    """
+    return OpCount(pool_ops=size * elements, elementwise_ops=11 * elements)
+
+
+def rms_norm_backward(elements: int, rows: int, *, input_grad: bool, weight: bool, weight_grad: bool) -> OpCount:
+    """RMSNorm's backward as autograd runs PyTorch's composite ``x rsqrt(mean(x^2) + eps) w`` (what the
+    meta device runs; CUDA's fused kernel differs): the weight's gradient (``g r`` summed over the rows: 1
+    and 1 in ``pool_ops``); for the input's, ``g w`` (1, with a weight), the product's two gradients (2, one
+    summed over the row: 1 in ``pool_ops``), the root's (3 a row), the mean's (1) and the square's (3), per
+    element. The input is read twice (its gradients are added with the layer's input).
+
+    >>> rms_norm_backward(4096, 1, input_grad=True, weight=True, weight_grad=True)
+    OpCount(macs=0, bias_ops=0, norm_ops=0, activation_ops=0, pool_ops=8192, elementwise_ops=32771)
+    """
+    count = ZERO
+    if weight_grad:
+        count = count + OpCount(pool_ops=elements, elementwise_ops=elements)
+    if input_grad:
+        count = count + OpCount(pool_ops=elements, elementwise_ops=(6 + int(weight)) * elements + 3 * rows)
+    return count
+
+
+def attention_backward(q_shape: Shape, k_shape: Shape, v_shape: Shape, *, rotary: bool = False) -> OpCount:
+    """Scaled dot-product attention's backward as autograd runs PyTorch's reference path (the meta device's
+    and the CPU's without a fused kernel): both products' gradients for both operands (twice the forward
+    MACs), softmax's (4 a score), the ``sqrt(scale)`` applied to queries and keys (1 an element each, keys
+    as expanded to the query heads), with grouped-query attention the expanded keys' and values' gradients
+    summed back (1 an element each, ``pool_ops``), and with rotary embedding its backward on queries and
+    keys (4.5 an element: ``g cos``, ``g sin``, half a negation, and the two extra reads' gradients added).
+    Shapes: queries ``(N, H, L, E)``, keys and values ``(N, H_kv, S, E)``.
+
+    >>> attention_backward((1, 12, 128, 64), (1, 12, 128, 64), (1, 12, 128, 64)).macs
+    50331648
+    """
+    batch, heads, length, embed = q_shape
+    kv_heads, source = k_shape[1], k_shape[2]
+    expanded = batch * heads * source * embed
+    value_expanded = batch * heads * source * v_shape[-1]
+    scores = batch * heads * length * source
+    count = OpCount(macs=2 * (scores * embed + scores * v_shape[-1]), activation_ops=4 * scores,
+                    elementwise_ops=numel(q_shape) + expanded)
+    if kv_heads != heads:
+        count = count + OpCount(pool_ops=expanded + value_expanded)
+    if rotary:
+        count = count + OpCount(elementwise_ops=(9 * (numel(q_shape) + numel(k_shape))) // 2)
+    return count
+
+
+def window_attention_backward(windows: int, heads: int, tokens: int, head_dim: int, *, table_grad: bool) -> OpCount:
+    """Window attention's backward (Swin, MaxViT; PyTorch's reference path): both products' gradients for
+    both operands (twice the forward MACs), softmax's (4 a score), the scale's (1 a score), and with a
+    trainable relative-position table its gradient: the bias's summed over the windows (1 a score,
+    ``pool_ops``) and scattered back into the table (1 a bias value). ``tokens``: a window's.
+
+    >>> window_attention_backward(128, 3, 49, 32, table_grad=True).macs
+    118013952
+    """
+    scores = windows * heads * tokens * tokens
+    count = OpCount(macs=4 * scores * head_dim, activation_ops=4 * scores, elementwise_ops=scores)
+    if table_grad:
+        count = count + OpCount(pool_ops=scores, elementwise_ops=heads * tokens * tokens)
+    return count
+
+
+def cosine_window_attention_backward(windows: int, heads: int, tokens: int, head_dim: int,
+                                     window: tuple[int, int], hidden: int) -> OpCount:
+    """Swin-V2's window attention's backward: the products' and softmax's as :func:`window_attention_backward`;
+    the logit scale's (the scores times it and its gradient: 1 a score each, summed: 1 a score in
+    ``pool_ops``; its clamp and exponential: 3 a head); each of queries and keys normalized again (the
+    divide's gradients: 5 an element and a sum over the row, none with one element a row; the clamp's: 2 a row; the norm's: 3 an element
+    and 1 a row; the two reads' gradients added: 1 an element); the continuous position bias's (the scale
+    and scatter: 2 a bias value; sigmoid's: 3; the MLP's products, ReLU's and its bias's sum), with every
+    parameter trainable.
+
+    >>> cosine_window_attention_backward(8, 2, 4, 4, (2, 2), 512).macs
+    31744
+    """
+    scores = windows * heads * tokens * tokens
+    queries = windows * heads * tokens * head_dim
+    rows = windows * heads * tokens
+    pairs = heads * tokens * tokens
+    entries = (2 * window[0] - 1) * (2 * window[1] - 1)
+    mlp = entries * hidden
+    return OpCount(macs=4 * scores * head_dim + 2 * mlp * heads + 2 * mlp,
+                   activation_ops=4 * scores + 3 * pairs + mlp,
+                   pool_ops=2 * scores + (2 * queries if head_dim > 1 else 0) + mlp,  # a sum over 1: none
+                   elementwise_ops=2 * scores + 3 * heads + 2 * (9 * queries + 3 * rows) + 2 * pairs)
+
+
+def fused_attention_backward(q_shape: Shape, k_shape: Shape, v_shape: Shape) -> OpCount:
+    """A fused attention kernel's backward (flash attention on the CPU and GPU, memory-efficient attention):
+    it keeps no scores, so it computes ``Q K^T`` again (the forward's first product), then both products'
+    gradients for both operands (as FlopCounterMode counts ``_scaled_dot_product_*_backward``: 2.5 times the
+    forward MACs with equal head sizes); the probabilities again from the kept log-sum-exp (subtract, exp:
+    2 a score), softmax's backward (4) and the scale (1) a score.
+
+    >>> fused_attention_backward((1, 12, 128, 64), (1, 12, 128, 64), (1, 12, 128, 64)).macs
+    62914560
+    """
+    batch = _broadcast(q_shape[:-2], _broadcast(k_shape[:-2], v_shape[:-2]))
+    scores = numel(batch) * q_shape[-2] * k_shape[-2]
+    return OpCount(macs=scores * (3 * q_shape[-1] + 2 * v_shape[-1]), activation_ops=6 * scores,
+                   elementwise_ops=scores)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from archlens import conventions
 from archlens.counting.formulas import OP_COLUMNS, OpCount
+from archlens.counting.training import OPTIMIZERS, StepFigures, StepStats, TrainingStep, segment_of, step_figures
 from archlens.tables import Column, Result, Table, Text, Value, View
 from archlens.units import flops
 
@@ -25,6 +26,27 @@ NOT_CALLED = "not called"
 PROFILE_COLUMNS = (
     Column("Layer"), Column("Kind"), Column("Output shape", "shape"), Column("Params", "int", "right"),
     Column("MACs", "int", "right"), Column("Other ops", "int", "right"), Column("MACs %", "share", "right"),
+)
+STEP_COLUMNS = (
+    Column("Layer"), Column("Kind"), Column("Output shape", "shape"), Column("Params", "int", "right"),
+    Column("Forward MACs", "int", "right"), Column("Backward MACs", "int", "right"),
+    Column("Other ops", "int", "right"), Column("Optimizer ops", "int", "right"),
+    Column("Saved", "bytes", "right"), Column("Step MACs %", "share", "right"),
+)
+"""A training step's table: backward MACs include a checkpointed block's recomputed forward; other ops are
+the forward's and the backward's; saved: the activations a layer keeps for the backward pass."""
+STEP_LEGEND = (
+    "Backward MACs: the products of the backward pass (each operand's gradient that is needed: none for the "
+    "network's input, none for frozen weights) and a checkpointed block's forward again; other ops: forward and "
+    "backward; optimizer ops: elementwise, per trainable parameter; saved: activations autograd keeps for the "
+    "backward pass, each storage once (README: what a training step costs)."
+)
+STEP_JSON = (
+    "backward_macs = products of the backward pass (the gradients that are needed); recompute_macs = checkpointed "
+    "blocks' forward run again; optimizer_ops = elementwise ops per trainable parameter x trainable parameters; "
+    "memory in bytes: params, grads, optimizer_state (with mixed precision the fp32 master weights), "
+    "saved_activations (what autograd keeps, each storage once), backward_transient (the largest the backward pass "
+    "holds beside them), peak = their sum"
 )
 
 
@@ -48,6 +70,8 @@ class LayerStats(NamedTuple):
     ops: OpCount
     activation_elements: int
     activation_bytes: int
+    step: StepStats | None = None
+    """What the layer adds to a training step (backward ops, saved activations ...); None at inference."""
 
     @property
     def params(self) -> int:
@@ -167,6 +191,8 @@ class Profile(Result):
     """Keys and values the attention layers keep for one token (the batch's, all layers): elements."""
     inputs: tuple[str, ...] = ()
     """A module's inputs when there is more than one float tensor: ``("1x128 int64", "mask=1x128 float32")``."""
+    training: TrainingStep | None = None
+    """A training step's options (optimizer, precision, frozen and checkpointed layers); None: inference."""
 
     @property
     def kv_cache_elements(self) -> int:
@@ -190,6 +216,37 @@ class Profile(Result):
                       flops=flops(ops.macs), other_ops=ops.other_ops, bias_ops=ops.bias_ops, norm_ops=ops.norm_ops,
                       activation_ops=ops.activation_ops, pool_ops=ops.pool_ops, elementwise_ops=ops.elementwise_ops,
                       activation_elements=s.elements, activation_bytes=s.nbytes)
+
+    @cached_property
+    def step(self) -> StepFigures | None:
+        """A training step's totals (operations and memory, :class:`~archlens.counting.training.StepFigures`);
+        None at inference.
+
+        >>> import archlens
+        >>> step = archlens.profile("resnet18", step="train", optimizer="sgd").step
+        >>> step.backward.macs, step.saved_activations
+        (3510132736, 22218240)
+        """
+        if self.training is None:
+            return None
+        sums = getattr(self.layers, "sums", None)
+        distinct = self.layers.distinct_items() if sums is not None else self.layers
+        if sums is not None:
+            total = sums().step or StepStats()
+        else:
+            steps = [layer.step for layer in distinct if layer.step is not None]
+            total = sum(steps[1:], steps[0]) if steps else StepStats()
+        transient, where = 0, None
+        for layer in distinct:
+            if layer.step is not None and layer.step.transient_bytes > transient:
+                transient, where = layer.step.transient_bytes, layer.name
+        for pattern in self.training.checkpoint:  # a checkpointed block: its recomputed activations too
+            for row in self.rollup(pattern.count(".") + 1):
+                if row.step is not None and segment_of(row.name, self.training.checkpoint) == row.name:
+                    held = row.step.recompute_bytes + row.step.transient_bytes
+                    if held > transient:
+                        transient, where = held, row.name
+        return step_figures(self.training, self.totals, total, transient, where, DTYPE_BYTES[self.dtype])
 
     def group_kind(self, name: str) -> str | None:
         """The kind of group ``name`` (``inception``, ``vgg_stage``, ``conv`` ...), or None."""
@@ -243,6 +300,7 @@ class Profile(Result):
                 rows.append(items[0])
                 continue
             totals = total_of(items)
+            steps = [item.step for item in items if item.step is not None]
             rows.append(
                 LayerStats(
                     name=key,
@@ -255,6 +313,7 @@ class Profile(Result):
                     ops=sum((item.ops for item in items), OpCount()),
                     activation_elements=totals.activation_elements,
                     activation_bytes=totals.activation_bytes,
+                    step=sum(steps[1:], steps[0]) if steps else None,
                 )
             )
         return tuple(rows)
@@ -266,6 +325,9 @@ class Profile(Result):
         mode = "training mode (aux heads)" if self.train else "inference"
         if self.decode is not None:
             mode = Text("decoding step after a KV cache of {cache:,} tokens", cache=self.decode)
+        if self.training is not None:
+            mode = Text("training step ({optimizer}{precision})", optimizer=OPTIMIZERS[self.training.optimizer].title,
+                        precision=", mixed precision" if self.training.mixed_precision else "")
         if self.inputs:
             return Text("{name} · inputs {inputs} · {dtype} · {engine} engine · {mode}", name=self.name,
                         inputs=", ".join(self.inputs), dtype=self.dtype, engine=self.engine, mode=mode)
@@ -274,6 +336,8 @@ class Profile(Result):
 
     def view(self, depth: int | None = 1) -> View:
         """The layer table rolled up to ``depth`` (None: every layer), the totals in words, the conventions."""
+        if self.training is not None:
+            return self._step_view(depth)
         total = self.totals
         rows = tuple((layer.name, layer.kind, layer.output_shape, layer.params, layer.macs, layer.other_ops,
                       layer.macs / total.macs if total.macs else 0.0) for layer in self.rollup(depth))
@@ -281,8 +345,73 @@ class Profile(Result):
                       total=("Total", None, None, total.params, total.macs, total.other_ops, 1.0 if total.macs else 0.0))
         return View((table,), summary=self.summary(), legend=conventions.PROFILE)
 
+    def _step_view(self, depth: int | None) -> View:
+        """A training step's table: forward and backward MACs, other ops of both, the optimizer's ops and what
+        each layer keeps for the backward pass, a layer's share of the step's MACs."""
+        step = self.step
+        per_parameter = OPTIMIZERS[self.training.optimizer].ops
+        total_macs = step.macs
+        rows = []
+        for layer in self.rollup(depth):
+            figures = layer.step or StepStats()
+            macs = layer.macs + figures.backward.macs + figures.recompute.macs
+            rows.append((layer.name, layer.kind, layer.output_shape, layer.params, layer.macs,
+                         figures.backward.macs + figures.recompute.macs,
+                         layer.other_ops + figures.backward.other_ops + figures.recompute.other_ops,
+                         figures.trainable * per_parameter, figures.saved_bytes,
+                         macs / total_macs if total_macs else 0.0))
+        total = ("Total", None, None, self.totals.params, step.forward.macs, step.backward.macs + step.recompute.macs,
+                 step.forward.other_ops + step.backward.other_ops + step.recompute.other_ops,
+                 step.optimizer_ops.elementwise_ops, step.saved_activations, 1.0 if total_macs else 0.0)
+        table = Table(self.heading(), STEP_COLUMNS, tuple(rows), total=total)
+        return View((table,), summary=self.summary(), legend=STEP_LEGEND)
+
+    def step_summary(self) -> tuple[Text, ...]:
+        """A training step's totals in words: MACs of each pass, the optimizer's ops, memory by part."""
+        step, options = self.step, self.training
+        optimizer = OPTIMIZERS[options.optimizer]
+        forward, backward, recompute = step.forward.macs, step.backward.macs, step.recompute.macs
+        lines = [Text("Training step: forward {forward:,} + backward {backward:,}{recompute} = {macs:,} MACs "
+                      "({short}; {ratio} the forward) · FLOPs: {flops:,} ({flops_short})", forward=forward,
+                      backward=backward, macs=step.macs, short=Value(step.macs, "short"),
+                      recompute=Text(" + recomputed forward {recompute:,}", recompute=recompute) if recompute else "",
+                      ratio=Value(step.macs / forward if forward else None, "ratio"), flops=flops(step.macs),
+                      flops_short=Value(flops(step.macs), "short")),
+                 Text("Backward other ops: {other:,} (bias {bias:,}, norm {norm:,}, activation {activation:,}, "
+                      "pool {pool:,}, elementwise {elementwise:,})", other=step.backward.other_ops,
+                      bias=step.backward.bias_ops, norm=step.backward.norm_ops,
+                      activation=step.backward.activation_ops, pool=step.backward.pool_ops,
+                      elementwise=step.backward.elementwise_ops),
+                 Text("Optimizer: {title}, {per:,} ops a parameter x {trainable:,} trainable parameters = {ops:,} "
+                      "elementwise ops, no MACs ({how})", title=optimizer.title, per=optimizer.ops,
+                      trainable=step.trainable, ops=step.optimizer_ops.elementwise_ops, how=optimizer.how)]
+        state = ", ".join(optimizer.state) or "none"
+        if optimizer.step_counter:
+            state += f", {step.trainable_tensors:,} step counters"
+        if options.mixed_precision:
+            state += ", fp32 master weights"
+        lines.append(Text("Memory ({dtype}{mixed}): params {params} + grads {grads} + optimizer state {state} ({what}) "
+                          "+ saved activations {saved} + backward transient {transient}{where} = peak {peak}",
+                          dtype=self.dtype, mixed=", mixed precision" if options.mixed_precision else "",
+                          params=Value(step.params, "bytes"), grads=Value(step.grads, "bytes"),
+                          state=Value(step.optimizer_state, "bytes"), what=state,
+                          saved=Value(step.saved_activations, "bytes"), transient=Value(step.transient, "bytes"),
+                          where=f" ({step.transient_layer})" if step.transient_layer else "",
+                          peak=Value(step.peak, "bytes")))
+        if options.freeze or options.checkpoint:
+            parts = []
+            if options.freeze:
+                parts.append(f"frozen {', '.join(options.freeze)} ({self.totals.params - step.trainable:,} parameters)")
+            if options.checkpoint:
+                parts.append(f"checkpointed {', '.join(options.checkpoint)} (their forward runs again in the "
+                             "backward pass; they keep their inputs)")
+            lines.append(Text("Options: {parts}", parts="; ".join(parts)))
+        return tuple(lines)
+
     def summary(self) -> tuple[Text, ...]:
         """The totals in words: params, MACs and FLOPs, other ops by column, activations, depth, what was not counted."""
+        if self.training is not None:
+            return self._with_depth(self.step_summary())
         t = self.totals
         lines = [
             Text("Params: {params:,} ({short}; weights {weights:,}, biases {biases:,})", params=t.params,
@@ -306,6 +435,20 @@ class Profile(Result):
         if self.unsupported:
             lines.append(Text("NOT COUNTED (unsupported ops): {ops}", ops=self.unsupported_summary()))
         return tuple(lines)
+
+    def _with_depth(self, lines: tuple[Text, ...]) -> tuple[Text, ...]:
+        """A training step's lines, headed by the parameters and followed by depth and what was not counted."""
+        t = self.totals
+        head = [Text("Params: {params:,} ({short}; weights {weights:,}, biases {biases:,}); trainable {trainable:,}",
+                     params=t.params, short=Value(t.params, "short"), weights=t.weights, biases=t.biases,
+                     trainable=self.step.trainable)]
+        tail = []
+        if self.depth is not None:
+            tail.append(Text("Depth: {weighted} layers with parameters on the longest path, {pooling} counting pooling",
+                             weighted=self.depth.weighted, pooling=self.depth.with_pooling))
+        if self.unsupported:
+            tail.append(Text("NOT COUNTED (unsupported ops): {ops}", ops=self.unsupported_summary()))
+        return (*head, *lines, *tail)
 
     def unsupported_summary(self, *, layers_shown: int = 3) -> Text:
         """``aten::max_pool2d x13 (maxpool1, maxpool2, inception_3a.branch_pool.pool and 10 more)``:
@@ -331,7 +474,7 @@ class Profile(Result):
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
         """Plain data: ``{"name", "engine", "input_shape", ..., "totals", "depth", "layers", ...}``."""
         totals = self.totals
-        return {
+        data = {
             "name": self.name,
             "engine": self.engine,
             "input_shape": list(self.input_shape),
@@ -361,6 +504,50 @@ class Profile(Result):
                 "kv_cache_elements": self.kv_cache_elements, "kv_cache_bytes": self.kv_cache_bytes}}),
             "layers": [_layer_dict(layer, totals.macs) for layer in self.rollup(depth)],
         }
+        return data if self.training is None else self._with_step(data, depth)
+
+    def _with_step(self, data: dict[str, Any], depth: int | None) -> dict[str, Any]:
+        """A training step's data: the inference keys (``data``), ``totals.backward_macs``, the ``training``
+        object after the totals (options, operations of each pass, memory parts in bytes) and each layer's
+        training figures."""
+        step = self.step
+        per_parameter = OPTIMIZERS[self.training.optimizer].ops
+        data["totals"].update(backward_macs=step.backward.macs, backward_other_ops=step.backward.other_ops)
+        training = {
+            **self.training.to_dict(),
+            "optimizer_ops_per_param": per_parameter,
+            "optimizer_ops": step.optimizer_ops.elementwise_ops,
+            "trainable_params": step.trainable,
+            "forward_macs": step.forward.macs,
+            "backward_macs": step.backward.macs,
+            "recompute_macs": step.recompute.macs,
+            "step_macs": step.macs,
+            "step_flops": flops(step.macs),
+            "backward_ops": {column: getattr(step.backward, column) for column in OP_COLUMNS},
+            "recompute_ops": {column: getattr(step.recompute, column) for column in OP_COLUMNS},
+            **step.memory(),
+            "largest_transient": step.transient_layer,
+            "conventions": STEP_JSON,
+        }
+        ordered: dict[str, Any] = {}
+        for key, value in data.items():
+            ordered[key] = value
+            if key == "totals":
+                ordered["training"] = training
+        for row, layer in zip(ordered["layers"], self.rollup(depth)):
+            figures = layer.step or StepStats()
+            row.update({
+                "backward_macs": figures.backward.macs,
+                "backward_other_ops": figures.backward.other_ops,
+                **{f"backward_{column}": getattr(figures.backward, column) for column in OP_COLUMNS[1:]},
+                "recompute_macs": figures.recompute.macs,
+                "trainable_params": figures.trainable,
+                "optimizer_ops": figures.trainable * per_parameter,
+                "saved_bytes": figures.saved_bytes,
+                "recompute_bytes": figures.recompute_bytes,
+                "transient_bytes": figures.transient_bytes,
+            })
+        return ordered
 
     def to_dataframe(self, depth: int | None = None):
         """Per-layer figures as a pandas DataFrame (one row a layer, columns as in :meth:`to_dict`)."""

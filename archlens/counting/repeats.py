@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Iterator
 
 from archlens.counting.formulas import OpCount
+from archlens.counting.training import StepStats
 from archlens.layers.walk import Repeated
 
 
@@ -38,13 +39,15 @@ def _then(first: Callable[[str], str], second: Callable[[str], str]) -> Callable
 
 
 class _Sum:
-    """Running sums of records: count, ops, weights, biases, activation elements and bytes."""
+    """Running sums of records: count, ops, weights, biases, activation elements and bytes, and a training
+    step's figures (:class:`~archlens.counting.training.StepStats`: summed, the transient the largest)."""
 
-    __slots__ = ("count", "ops", "weights", "biases", "elements", "nbytes")
+    __slots__ = ("count", "ops", "weights", "biases", "elements", "nbytes", "step")
 
     def __init__(self):
         self.count = self.weights = self.biases = self.elements = self.nbytes = 0
         self.ops = OpCount()
+        self.step: StepStats | None = None
 
     def add(self, record: Any) -> None:
         self.count += 1
@@ -53,6 +56,8 @@ class _Sum:
         self.biases += record.biases
         self.elements += record.activation_elements
         self.nbytes += record.activation_bytes
+        if record.step is not None:
+            self.step = record.step if self.step is None else self.step + record.step
 
     def add_times(self, other: "_Sum", times: int) -> None:
         self.count += other.count * times
@@ -62,6 +67,9 @@ class _Sum:
         self.biases += other.biases * times
         self.elements += other.elements * times
         self.nbytes += other.nbytes * times
+        if other.step is not None:
+            copies = other.step.times(times)
+            self.step = copies if self.step is None else self.step + copies
 
 
 class RepeatedList(Sequence):
@@ -132,6 +140,10 @@ class RepeatedList(Sequence):
     def distinct(self) -> int:
         """The items stored (the records of the distinct blocks and the notes)."""
         return len(self._items)
+
+    def distinct_items(self) -> list:
+        """The items stored but the notes: each distinct record once."""
+        return [item for item in self._items if item.__class__ is not Repeated]
 
 
 def _renamed_record(record: Any, name: str) -> Any:
@@ -208,7 +220,7 @@ class RecordList(RepeatedList):
             result.append(make(name=key, kind=group_kind(key) or first.kind, input_shape=input_shape,
                                output_shape=output if output else output_shape, weights=total.weights,
                                biases=total.biases, ops=total.ops, activation_elements=total.elements,
-                               activation_bytes=total.nbytes))
+                               activation_bytes=total.nbytes, step=total.step))
         return tuple(result)
 
     def _keyed(self, start: int, stop: int, rename: Callable[[str], str], depth: int):

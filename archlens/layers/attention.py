@@ -97,11 +97,20 @@ class Attention(LayerType):
         keys = walker.cache + tokens
         walker.group(name, "attention")
         query, key = heads * head_dim, kv_heads * head_dim
+        step = walker.step
+        start = step.value if step is not None else None
+        projected = []
         if self.qkv == "fused":
             record_linear(walker, f"{name}.qkv", shape, query + 2 * key, self.bias)
+            if step is not None:
+                projected.append(step.value)
         else:
             for part, width in (("q", query), ("k", key), ("v", key)):
+                if step is not None:
+                    step.value = start
                 record_linear(walker, f"{name}.{part}", shape, width, self.bias)
+                if step is not None:
+                    projected.append(step.value)
         q_shape = (batch, heads, tokens, head_dim)
         k_shape = (batch, kv_heads, keys, head_dim)
         product = F.attention_skipping_masked if self.causal == "skip" else F.attention
@@ -109,7 +118,12 @@ class Attention(LayerType):
         if self.rotary:
             ops = ops + F.rotary(F.numel(q_shape)) + F.rotary(batch * kv_heads * tokens * head_dim)
         out = (batch, tokens, out_features)
-        walker.record(name, "attention", shape, out, ops)
+        if step is None:
+            walker.record(name, "attention", shape, out, ops)
+        else:
+            tables = list(step.tables) if self.rotary else []
+            walker.record(name, "attention", shape, out, ops, backward=attention_rule(q_shape, k_shape, self.rotary),
+                          reads=[start, *projected, *tables])
         record_linear(walker, f"{name}.proj", (batch, tokens, query), out_features, self.out_bias)
         if not walker.silent:
             walker.kv_per_token += 2 * batch * kv_heads * head_dim  # a token's keys and values, kept
@@ -162,7 +176,10 @@ class RotaryEmbedding(LayerType):
     def infer(self, walker, name: str, shape: Shape) -> Shape:
         require_rank(name, "rotary_embedding", shape, 3)
         walker.rotary = self.dim
-        walker.record(name, "rotary_embedding", shape, shape, F.rotary_tables(shape[1], self.dim))
+        walker.record(name, "rotary_embedding", shape, shape, F.rotary_tables(shape[1], self.dim),
+                      backward=passthrough)
+        if walker.step is not None:  # the cosine and sine tables (no gradient), kept by the first layer using them
+            walker.step.tables = walker.step.new_values(2, shape[1] * self.dim)
         return shape
 
     def build(self, builder, name: str, shape: Shape):
@@ -176,4 +193,37 @@ class RotaryEmbedding(LayerType):
         return f"dim {self.dim}, base {self.base:g}"
 
 
-__all__ = ["Attention", "RotaryEmbedding", "head_layout", "record_linear"]
+def passthrough(record, grads):
+    """The input passes unchanged (no op)."""
+    from archlens.layers.gradients import Effects
+
+    return Effects(passthrough=True)
+
+
+def attention_rule(q_shape: Shape, k_shape: Shape, rotary: bool):
+    """The rule of an attention block's own record, reading ``(input, projections..., rotary tables...)``.
+
+    As autograd runs PyTorch's reference path (:func:`archlens.counting.formulas.attention_backward`), it
+    keeps the scaled queries, the scaled keys and the values (each copied: expanded to the query heads and
+    made contiguous for the batched products; with a single head the values are a view of their
+    projection, which is kept whole) and the softmax's probabilities, and with rotary embedding
+    the cosine and sine tables (the first layer to use them)."""
+    from archlens.layers.gradients import Effects
+
+    batch, heads, length, embed = q_shape
+    source = k_shape[2]
+    single = heads == 1 and k_shape[1] == 1  # the values need no copy: a view of their projection is kept
+    kept = F.numel(q_shape) + (1 if single else 2) * batch * heads * source * embed + batch * heads * length * source
+
+    def rule(record, grads):
+        projections = len(grads.inputs) - 1 - (2 if rotary else 0)
+        tables = (projections + 1, projections + 2) if rotary else ()
+        values = (projections,) if single else ()  # the fused projection (1), or the values' own (3)
+        return Effects(F.attention_backward(q_shape, k_shape, k_shape, rotary=rotary), saves=values + tables,
+                       extra=kept * record.element_bytes, edges=(0,) + (1,) * projections + (0,) * len(tables),
+                       output_elements=F.numel(q_shape))  # the heads' outputs, what the projection reads
+
+    return rule
+
+
+__all__ = ["Attention", "RotaryEmbedding", "attention_rule", "head_layout", "passthrough", "record_linear"]

@@ -35,18 +35,26 @@ class Branch(Model):
         return check_name(value)
 
 
-def walk_branches(walker, layer, name: str, inputs: list[Shape], depth: Depth, where: str):
-    """Walk each branch on its input; the walked branches, their outputs and depths."""
+def walk_branches(walker, layer, name: str, inputs: list[Shape], depth: Depth, where: str, values=None):
+    """Walk each branch on its input; the walked branches, their outputs and depths. In a training step
+    each branch starts from its value of ``values`` (the same value for every branch of a ``parallel``),
+    and the values the branches end with are appended to ``values`` (after the inputs)."""
+    step = walker.step
+    starts = values[:] if values is not None else None
     if walker.trusted:  # an expansion made before: names checked, branches unchanged by the walk
         outputs, weighted, pooled = [], 0, 0
-        for branch, shape in zip(layer.branches, inputs):
+        for index, (branch, shape) in enumerate(zip(layer.branches, inputs)):
             branch_name = f"{name}.{branch.name}"
             slot = walker.group(branch_name, "branch")
             walker.inputs[branch_name] = shape
+            if starts is not None:
+                step.value = starts[index]
             _, out, (w, p) = walker.walk(branch.layers, branch_name, shape, depth, where)
             walker.group_output(slot, out)
             outputs.append((branch.name, out))
             weighted, pooled = max(weighted, w), max(pooled, p)
+            if starts is not None:
+                values.append(step.value)
         return layer.branches, outputs, (weighted, pooled)
     branches, outputs, depths = [], [], []
     seen: set[str] = set()
@@ -58,12 +66,16 @@ def walk_branches(walker, layer, name: str, inputs: list[Shape], depth: Depth, w
         branch_name = f"{name}.{branch.name}"
         slot = walker.group(branch_name, "branch")
         walker.inputs[branch_name] = shape
+        if starts is not None:
+            step.value = starts[index]
         layers, out, branch_depth = walker.walk(branch.layers, branch_name, shape, depth,
                                                 f"{where}.branches[{index}].layers")
         walker.group_output(slot, out)
         branches.append(branch if same_list(layers, branch.layers) else branch.model_copy(update={"layers": layers}))
         outputs.append((branch.name, out))
         depths.append(branch_depth)
+        if starts is not None:
+            values.append(step.value)
     return branches, outputs, (max(d[0] for d in depths), max(d[1] for d in depths))
 
 
@@ -77,6 +89,16 @@ def concatenated(name: str, outputs: list[tuple[str, Shape]]) -> Shape:
                 f"{branch_name} gives {shape_text(out)}",
                 where=name, hint="branches must keep the same spatial size (check stride and padding)")
     return (first[0], sum(out[1] for _, out in outputs), *first[2:])
+
+
+def concat_of(count: int, split: bool = False):
+    """The rule of a concatenation of ``count`` branches' values (after the input, read only by a split)."""
+    from archlens.layers.gradients import concat_rule, Effects
+
+    def rule(record, grads):
+        return Effects(edges=(1 if split else 0,) + (1,) * count)
+
+    return rule if count else concat_rule
 
 
 def build_branches(builder, layer, name: str):
@@ -134,9 +156,16 @@ class Parallel(LayerType):
 
     def forward(self, walker, name, shape, depth, where):
         walker.group(name, self.block or "parallel")
-        branches, outputs, depth = walk_branches(walker, self, name, [shape] * len(self.branches), depth, where)
+        values = None if walker.step is None else [walker.step.value] * len(self.branches)
+        branches, outputs, depth = walk_branches(walker, self, name, [shape] * len(self.branches), depth, where,
+                                                 values)
         out = concatenated(name, outputs)
-        walker.record(name, "concat", shape, out, F.ZERO)
+        if values is None:
+            walker.record(name, "concat", shape, out, F.ZERO)
+        else:  # the concatenation reads what every branch made (the input's first: its gradient flag)
+            ends = values[len(self.branches):]
+            walker.record(name, "concat", shape, out, F.ZERO, backward=concat_of(len(ends)),
+                          reads=[values[0], *ends])
         layer = self if same_list(branches, self.branches) else self.model_copy(update={"branches": branches})
         return layer, out, depth
 
@@ -181,9 +210,17 @@ class Split(LayerType):
         walker.group(name, self.block or "split")
         sizes = self.part_sizes(name, shape[1])
         inputs = [(shape[0], size, *shape[2:]) for size in sizes]
-        branches, outputs, depth = walk_branches(walker, self, name, inputs, depth, where)
+        values = None
+        if walker.step is not None:  # the parts are views of the input, made by one split (which reads it)
+            whole = walker.step.value
+            values = [whole.view(F.numel(part)) for part in inputs]
+        branches, outputs, depth = walk_branches(walker, self, name, inputs, depth, where, values)
         out = concatenated(name, outputs)
-        walker.record(name, "concat", shape, out, F.ZERO)
+        if values is None:
+            walker.record(name, "concat", shape, out, F.ZERO)
+        else:
+            walker.record(name, "concat", shape, out, F.ZERO, backward=concat_of(len(self.branches), split=True),
+                          reads=[whole, *values[len(self.branches):]])
         layer = self if same_list(branches, self.branches) else self.model_copy(update={"branches": branches})
         return layer, out, depth
 
@@ -215,9 +252,12 @@ class Aux(LayerList):
                             hint="move it out of the parallel/sequence it is in")
         if walker.train:
             slot = walker.group(name, "aux")
+            start = walker.step.value if walker.step is not None else None
             layers, out, side = walker.walk(self.layers, name, shape, depth, f"{where}.layers")
             walker.group_output(slot, out)  # what the head returns; the network goes on with its input
             walker.side_depths.append(side)
+            if start is not None:  # the network goes on from the input the head read
+                walker.step.value = start
         else:  # expanded and checked, not recorded: it does not run at inference
             with walker.silenced():
                 layers, _, _ = walker.walk(self.layers, name, shape, depth, f"{where}.layers")

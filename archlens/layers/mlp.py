@@ -69,12 +69,21 @@ class GatedMLP(LayerType):
         require_rank(name, "gated_mlp", shape, 3, 2)
         out_features = self.out if self.out is not None else shape[-1]
         walker.group(name, "gated_mlp")
+        step = walker.step
+        start = step.value if step is not None else None
         hidden = record_linear(walker, f"{name}.gate", shape, self.hidden, self.bias)
         if self.activation != "none":
             walker.record(f"{name}.act", self.activation, hidden, hidden, F.activation(self.activation, F.numel(hidden)))
+        gate = step.value if step is not None else None
+        if step is not None:
+            step.value = start
         record_linear(walker, f"{name}.up", shape, self.hidden, self.bias)
         out = (*shape[:-1], out_features)
-        walker.record(name, "mul", shape, out, F.elementwise(hidden))
+        if step is None:
+            walker.record(name, "mul", shape, out, F.elementwise(hidden))
+        else:
+            walker.record(name, "mul", shape, out, F.elementwise(hidden), backward=gated_product(F.numel(hidden)),
+                          reads=[start, gate, step.value])
         record_linear(walker, f"{name}.down", hidden, out_features, self.bias)
         return out
 
@@ -89,4 +98,19 @@ class GatedMLP(LayerType):
         return f"{self.activation}, hidden {self.hidden}"
 
 
-__all__ = ["GatedMLP", "MLP"]
+def gated_product(elements: int):
+    """The rule of a gated MLP's product ``act(gate(x)) * up(x)``, reading ``(input, gate, up)``: each
+    operand kept for the other's gradient, the gradient multiplied by the other operand for each one that
+    needs it (1 an element)."""
+    from archlens.layers.gradients import Effects
+
+    def rule(record, grads):
+        _, gate, up = grads.inputs
+        ops = F.OpCount(elementwise_ops=elements * (int(gate) + int(up)))
+        return Effects(ops, saves=((2,) if gate else ()) + ((1,) if up else ()), edges=(0, 1, 1),
+                       output_elements=elements)
+
+    return rule
+
+
+__all__ = ["GatedMLP", "MLP", "gated_product"]

@@ -82,8 +82,23 @@ class RMSNorm(LayerType):
         require_rank(name, "rms_norm", shape, 3, 2)
         features = shape[-1]
         walker.record(name, "rms_norm", shape, shape, F.rms_norm(F.numel(shape), affine=self.affine),
-                      features if self.affine else 0)
+                      features if self.affine else 0, backward=self.backward)
         return shape
+
+    def backward(self, record, grads):
+        """PyTorch's composite (:func:`~archlens.counting.formulas.rms_norm_backward`) keeps, for the input's
+        gradient, the input and the root a row (``rsqrt``), and for the weight's the normalized input."""
+        from archlens.layers.gradients import STATISTICS_BYTES, Effects
+
+        elements = F.numel(record.input_shape)
+        rows = elements // record.input_shape[-1]
+        ops = F.rms_norm_backward(elements, rows, input_grad=grads.input, weight=self.affine,
+                                  weight_grad=grads.weight)
+        extra = (elements * record.element_bytes) if grads.weight else 0
+        if grads.input:
+            extra += rows * record.element_bytes
+            return Effects(ops, saves=(0,), extra=extra, edges=(2,))
+        return Effects(ops, extra=extra)
 
     def build(self, builder, name: str, shape: Shape):
         from torch import nn
@@ -107,8 +122,15 @@ class GroupNorm(LayerType):
             raise ShapeError(f"groups={self.groups} must divide the channels ({channels})", where=name)
         params = channels if self.affine else 0
         walker.record(name, "group_norm", shape, shape, F.layer_norm(F.numel(shape), affine=self.affine),
-                      params, params)
+                      params, params, backward=self.backward)
         return shape
+
+    def backward(self, record, grads):
+        """As LayerNorm's, with a mean and inverse deviation kept a sample and group (``N x groups``)."""
+        from archlens.layers.gradients import STATISTICS_BYTES, layer_norm_rule
+
+        effects = layer_norm_rule(record, grads)
+        return effects._replace(extra=2 * record.input_shape[0] * self.groups * STATISTICS_BYTES[record.element_bytes])
 
     def build(self, builder, name: str, shape: Shape):
         from torch import nn
@@ -130,8 +152,20 @@ class LRN(LayerType):
     k: Number = 1.0
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:
-        walker.record(name, "lrn", shape, shape, F.local_response_norm(F.numel(shape), self.size))
+        walker.record(name, "lrn", shape, shape, F.local_response_norm(F.numel(shape), self.size),
+                      backward=self.backward)
         return shape
+
+    def backward(self, record, grads):
+        """PyTorch's decomposition keeps its input, the padded squares (``N x (C + size - 1) x H x W``), the
+        scaled sum and its power; the input is read three times."""
+        from archlens.layers.gradients import Effects
+
+        shape = record.input_shape
+        elements = F.numel(shape)
+        padded = elements // shape[1] * (shape[1] + self.size - 1)
+        return Effects(F.local_response_norm_backward(elements, self.size), saves=(0,),
+                       extra=(padded + 2 * elements) * record.element_bytes, edges=(3,))
 
     def build(self, builder, name: str, shape: Shape):
         from torch import nn

@@ -56,15 +56,23 @@ class Residual(LayerType):
                                 "has that name)", where=f"{where}.layers[{index}]", hint="rename it")
         slot = walker.group(name, self.block or "residual")
         main_start = walker.marks()
+        step = walker.step
+        start = step.value if step is not None else None
         layers, out, main_depth = walker.walk(self.layers, name, shape, depth, f"{where}.layers")
+        main = step.value if step is not None else None
         shortcut = self.resolved_shortcut(name, shape, out)
         if shortcut is None:  # `optional` and the shapes differ: a plain path
             walker.regroup(slot, self.block or "sequence")
             return Sequence(name=self.name, layers=layers, block=self.block), out, main_depth
         skip_depth = depth
+        skip_value = start
         if shortcut != "identity":
             shortcut_start = walker.marks()
+            if step is not None:
+                step.value = start
             walked, skip, skip_depth = walker.walk(shortcut, name, shape, depth, f"{where}.shortcut")
+            if step is not None:
+                skip_value = step.value
             if self.shortcut_first:  # the main path's shape decides the shortcut: walked first, listed after
                 walker.move_before(main_start, shortcut_start)
             if skip != out:
@@ -74,7 +82,13 @@ class Residual(LayerType):
         ops = F.elementwise(out)
         if self.scale is not None:
             ops = ops + F.elementwise(out)
-        walker.record(name, "add", shape, out, ops)
+        if step is None:
+            walker.record(name, "add", shape, out, ops)
+        else:
+            from archlens.layers.gradients import residual_add
+
+            walker.record(name, "add", shape, out, ops, backward=residual_add(self.scale is not None),
+                          reads=[start, main, skip_value])
         if self.activation != "none":
             walker.record(f"{name}.{self.activation}", self.activation, out, out,
                           F.activation(self.activation, F.numel(out)))

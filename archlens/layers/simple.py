@@ -40,8 +40,19 @@ class Dropout(LayerType):
     p: Probability = 0.5
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:
-        walker.record(name, "dropout", shape, shape, F.ZERO)
+        walker.record(name, "dropout", shape, shape, F.ZERO, backward=self.backward)
         return shape
+
+    def backward(self, record, grads):
+        """In training (PyTorch's dropout off CUDA): ``x * mask``, the mask (at the input's dtype, scaled by
+        1 / (1 - p)) kept for the backward, which multiplies the gradient by it (1 an element). p = 0: the
+        input itself, no op."""
+        from archlens.layers.gradients import Effects
+
+        if self.p == 0:
+            return Effects(passthrough=True)
+        elements = F.numel(record.output_shape)
+        return Effects(F.OpCount(elementwise_ops=elements), extra=elements * record.element_bytes)
 
     def build(self, builder, name: str, shape: Shape):
         from torch import nn
@@ -84,8 +95,18 @@ class StochasticDepth(LayerType):
         if walker.train and self.p > 0:
             noise = shape[0] if self.mode == "row" else 1
             ops = F.OpCount(elementwise_ops=noise + F.numel(shape))
-        walker.record(name, "stochastic_depth", shape, shape, ops)
+        walker.record(name, "stochastic_depth", shape, shape, ops, backward=self.backward)
         return shape
+
+    def backward(self, record, grads):
+        """In training: ``x * noise``, the noise (one value a sample, or one for the batch) kept, the
+        gradient multiplied by it (1 an element). p = 0: the input itself, no op."""
+        from archlens.layers.gradients import Effects
+
+        if self.p == 0:
+            return Effects(passthrough=True)
+        noise = record.input_shape[0] if self.mode == "row" else 1
+        return Effects(F.elementwise(record.output_shape), extra=noise * record.element_bytes)
 
     def build(self, builder, name: str, shape: Shape):
         from archlens.layers.modules import StochasticDepth as Module
@@ -122,8 +143,14 @@ class Upsample(LayerType):
         else:
             sh, sw = pair(self.scale)
             out = (shape[0], shape[1], shape[2] * sh, shape[3] * sw)
-        walker.record(name, "upsample", shape, out, F.interpolate(out, self.mode))
+        walker.record(name, "upsample", shape, out, F.interpolate(out, self.mode), backward=self.backward)
         return out
+
+    def backward(self, record, grads):
+        """Nothing kept (the sizes suffice); each output's gradient spread back over what it read."""
+        from archlens.layers.gradients import Effects
+
+        return Effects(F.interpolate_backward(record.output_shape, self.mode))
 
     def build(self, builder, name: str, shape: Shape):
         from torch import nn

@@ -55,8 +55,14 @@ class Embedding(LayerType):
                              hint="make the network's input token ids: input: {tokens: 128, vocab: 30522}")
         vocab = self.vocabulary(walker, name)
         out = (shape[0], shape[1], self.dim)
-        walker.record(name, "embedding", shape, out, F.embedding(), vocab * self.dim)
+        walker.record(name, "embedding", shape, out, F.embedding(), vocab * self.dim, backward=self.backward)
         return out
+
+    def backward(self, record, grads):
+        """Keeps the token ids (int64) for the table's gradient: each token's gradient added into its row."""
+        from archlens.layers.gradients import Effects
+
+        return Effects(F.embedding_backward(F.numel(record.output_shape)), saves=(0,), edges=(0,))
 
     def build(self, builder, name: str, shape: Shape):
         from torch import nn
@@ -90,7 +96,8 @@ class PositionEmbedding(LayerType):
         require_rank(name, "position_embedding", shape, 3)
         rows = self.table_rows(name, shape[1], walker.cache)
         weights = rows * shape[2] if self.learned else 0
-        walker.record(name, "position_embedding", shape, shape, F.elementwise(shape), weights)
+        walker.record(name, "position_embedding", shape, shape, F.elementwise(shape), weights,
+                      backward=table_gradient)
         return shape
 
     def build(self, builder, name: str, shape: Shape):
@@ -113,7 +120,8 @@ class SegmentEmbedding(LayerType):
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:
         require_rank(name, "segment_embedding", shape, 3)
-        walker.record(name, "segment_embedding", shape, shape, F.elementwise(shape), self.segments * shape[2])
+        walker.record(name, "segment_embedding", shape, shape, F.elementwise(shape), self.segments * shape[2],
+                      backward=table_gradient)
         return shape
 
     def build(self, builder, name: str, shape: Shape):
@@ -136,8 +144,15 @@ class ClassToken(LayerType):
     def infer(self, walker, name: str, shape: Shape) -> Shape:
         require_rank(name, "class_token", shape, 3)
         out = (shape[0], shape[1] + self.tokens, shape[2])
-        walker.record(name, "class_token", shape, out, F.ZERO, self.tokens * shape[2])
+        walker.record(name, "class_token", shape, out, F.ZERO, self.tokens * shape[2], backward=self.backward)
         return out
+
+    def backward(self, record, grads):
+        """Nothing kept; the tokens' gradient sums their slice of the gradient over the batch (``pool_ops``)."""
+        from archlens.layers.gradients import Effects
+
+        batch, _, features = record.input_shape
+        return Effects(F.OpCount(pool_ops=batch * self.tokens * features) if grads.weight else F.ZERO)
 
     def build(self, builder, name: str, shape: Shape):
         from archlens.layers.modules import ClassToken as Module
@@ -195,8 +210,18 @@ class PatchMerge(LayerType):
         height, width = grid_of(name, "patch_merge", shape)
         grid = ((height + 1) // 2, (width + 1) // 2)
         out = TokenGrid((shape[0], grid[0] * grid[1], 4 * shape[2]), grid)
-        walker.record(name, "patch_merge", shape, out, F.ZERO)
+        walker.record(name, "patch_merge", shape, out, F.ZERO, backward=self.backward)
         return out
+
+    def backward(self, record, grads):
+        """Nothing kept; the four neighbours are four slices of the (padded) input, whose four gradients are
+        added (3 adds an element of the padded grid)."""
+        from archlens.layers.gradients import Effects
+
+        batch, _, channels = record.input_shape
+        height, width = record.input_shape.grid if hasattr(record.input_shape, "grid") else (0, 0)
+        padded = batch * (height + height % 2) * (width + width % 2) * channels
+        return Effects(F.accumulation(padded, 4))
 
     def build(self, builder, name: str, shape: Shape):
         from archlens.layers.modules import PatchMerge as Module
@@ -221,8 +246,17 @@ class TokenPool(LayerType):
         require_rank(name, "token_pool", shape, 3)
         out = (shape[0], shape[2])
         ops = F.reduction(shape) if self.mode == "mean" else F.ZERO
-        walker.record(name, "token_pool", shape, out, ops)
+        walker.record(name, "token_pool", shape, out, ops, backward=self.backward)
         return out
+
+    def backward(self, record, grads):
+        """``first``: a view of the input; ``mean``: nothing kept, the gradient spread and divided (1 an
+        input element)."""
+        from archlens.layers.gradients import Effects
+
+        if self.mode == "first":
+            return Effects(alias=0)
+        return Effects(F.elementwise(record.input_shape))
 
     def build(self, builder, name: str, shape: Shape):
         from archlens.layers.modules import TokenPool as Module
@@ -233,5 +267,13 @@ class TokenPool(LayerType):
         return self.mode
 
 
+def table_gradient(record, grads):
+    """``x + rows of a table``: nothing kept; the table's gradient sums the gradient over the batch (and the
+    tokens, for a segment's one row): 1 an element, ``pool_ops``."""
+    from archlens.layers.gradients import Effects
+
+    return Effects(F.OpCount(pool_ops=F.numel(record.output_shape)) if grads.weight else F.ZERO)
+
+
 __all__ = ["ClassToken", "Embedding", "PatchMerge", "PositionEmbedding", "SegmentEmbedding", "ToImage", "ToTokens",
-           "TokenPool", "grid_of"]
+           "TokenPool", "grid_of", "table_gradient"]

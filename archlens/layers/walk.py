@@ -58,12 +58,12 @@ class Walker:
 
     __slots__ = ("train", "params", "blocks", "records", "groups", "inputs", "side_depths", "layers", "limit",
                  "block_chain", "silent", "nesting", "final_depth", "trusted", "record_type", "element_bytes",
-                 "keep_inputs", "vocab", "cache", "rotary", "kv_per_token", "repeats")
+                 "keep_inputs", "vocab", "cache", "rotary", "kv_per_token", "repeats", "step")
 
     def __init__(self, *, train: bool = False, params: dict[str, Any] | None = None,
                  blocks: dict[str, Any] | None = None, limit: int = MAX_LAYERS, record_type: Any = None,
                  element_bytes: int = 4, keep_inputs: bool = True, vocab: int | None = None, cache: int = 0,
-                 repeats: bool | None = None):
+                 repeats: bool | None = None, step: Any = None):
         self.train = train
         self.params = params or {}
         self.blocks = blocks or {}
@@ -92,18 +92,32 @@ class Walker:
         # noted as the first copy's, repeated (archlens.counting.repeats). Not for the builder, which
         # needs every layer's input shape.
         self.repeats = (not keep_inputs) if repeats is None else repeats
+        # a training step (archlens.layers.gradients.StepWalk): the values autograd sees, what each record
+        # saves and computes in the backward pass; None at inference
+        self.step = step
 
     # --- what layer types call ---
 
     def record(self, name: str, kind: str, input_shape: Shape, output_shape: Shape, ops: OpCount,
-               weights: int = 0, biases: int = 0) -> None:
-        """One record: a module's (or a container's own) computation."""
+               weights: int = 0, biases: int = 0, *, backward: Any = None, reads: Any = None,
+               tensors: int | None = None) -> None:
+        """One record: a module's (or a container's own) computation.
+
+        In a training step (``step``): ``backward`` is the record's rule (:mod:`archlens.layers.gradients`;
+        default: its kind's), ``reads`` the values it reads (default: the current one), ``tensors`` its
+        parameter tensors (default: one for its weights, one for its biases)."""
         if not self.silent:
             elements = 1
             for size in output_shape:
                 elements *= size
-            self.records.append(self.record_type(name, kind, input_shape, output_shape, weights, biases, ops,
-                                                 elements, elements * self.element_bytes))
+            if self.step is None:
+                self.records.append(self.record_type(name, kind, input_shape, output_shape, weights, biases, ops,
+                                                     elements, elements * self.element_bytes))
+            else:
+                stats = self.step.record(name, kind, input_shape, output_shape, ops, weights, biases, backward,
+                                         reads, tensors)
+                self.records.append(self.record_type(name, kind, input_shape, output_shape, weights, biases, ops,
+                                                     elements, elements * self.element_bytes, stats))
 
     def group(self, name: str, kind: str) -> int:
         """A named group of records (a block, a branch, a conv with its BatchNorm and activation); returns
@@ -183,7 +197,7 @@ class Walker:
             if last is not None and layer.__class__ is last[0].__class__:
                 if run is None:
                     run = _Run.after(self, *last)
-                if run is not None and run.repeats(layer, shape):
+                if run is not None and run.repeats(self, layer, shape, qualified):
                     copy = run.walked.model_copy(update={"name": name})  # its expansion, shared
                     if self.repeats:
                         shape, depth = run.again(self, qualified, depth)
@@ -200,6 +214,7 @@ class Walker:
             mark = len(self.groups)
             before, depth_before, first = shape, depth, len(self.records)
             rotary, kv = self.rotary, self.kv_per_token
+            state = self._step_state(qualified)
             layer, shape, depth = layer.forward(self, qualified, shape, depth, at)
             if before.__class__ is TokenGrid and shape.__class__ is tuple:  # tokens keep their grid
                 shape = with_grid_of(before, shape)
@@ -208,9 +223,21 @@ class Walker:
             if layer.name != name:
                 layer = layer.model_copy(update={"name": name})
             walked.append(layer)
-            last, run = (original, layer, qualified, before, shape, depth_before, depth, first, mark, rotary, kv), None
+            last, run = (original, layer, qualified, before, shape, depth_before, depth, first, mark, rotary, kv,
+                         state), None
         self.nesting -= 1
         return walked, shape, depth
+
+    def _step_state(self, qualified: str) -> tuple | None:
+        """A training step's state before layer ``qualified`` (what its repeats must find as it did), the
+        layer entered (a checkpointed block keeps its input); None outside a training step."""
+        step = self.step
+        if step is None:
+            return None
+        state = step.state()
+        if step.options.checkpoint:
+            step.enter(qualified)
+        return state
 
     def _walk_expanded(self, layers: Sequence[LayerType], prefix: str, shape: Shape, depth: Depth, where: str
                        ) -> tuple[Sequence[LayerType], Shape, Depth]:
@@ -223,7 +250,7 @@ class Walker:
             if last is not None and layer.__class__ is last[0].__class__:
                 if run is None:
                     run = _Run.after(self, *last)
-                if run is not None and run.repeats(layer, shape):
+                if run is not None and run.repeats(self, layer, shape, qualified):
                     shape, depth = run.again(self, qualified, depth)
                     continue
             if inputs is not None:
@@ -231,6 +258,7 @@ class Walker:
             mark = len(groups)
             before, depth_before, first = shape, depth, len(self.records)
             rotary, kv = self.rotary, self.kv_per_token
+            state = self._step_state(qualified)
             if layer.leaf:
                 shape = layer.infer(self, qualified, shape)
                 step = layer.depth_step
@@ -243,7 +271,8 @@ class Walker:
             if len(groups) > mark and groups[mark][0] == qualified and groups[mark][2] is None:
                 groups[mark][2] = shape
             if repeats:
-                last, run = (layer, layer, qualified, before, shape, depth_before, depth, first, mark, rotary, kv), None
+                last, run = (layer, layer, qualified, before, shape, depth_before, depth, first, mark, rotary, kv,
+                             state), None
         return layers, shape, depth
 
 
@@ -254,19 +283,23 @@ class _Run:
     instead of walking them."""
 
     __slots__ = ("original", "walked", "qualified", "shape", "delta", "records", "groups", "state", "kv",
-                 "notes")
+                 "notes", "step_state", "names")
 
     @classmethod
     def after(cls, walker: Walker, original: LayerType, walked: LayerType, qualified: str, before: Shape,
               after: Shape, depth_before: Depth, depth_after: Depth, records: int, groups: int, rotary: int | None,
-              kv: int) -> "_Run | None":
+              kv: int, step_state: Any = None) -> "_Run | None":
         """The run of the sibling just walked (the walk's state before it: ``records``, ``groups`` and the
-        rotary tables and cache it saw), or None when its copies could not repeat it."""
+        rotary tables and cache it saw, and a training step's value), or None when its copies could not
+        repeat it."""
         if before != after or getattr(before, "grid", None) != getattr(after, "grid", None):
             return None
         if walker.rotary != rotary or walker.silent:
             return None
+        if walker.step is not None and walker.step.state() != step_state:
+            return None  # a copy would not start where the first did (a gradient first needed inside it)
         run = cls()
+        run.step_state, run.names = step_state, None
         run.original, run.walked, run.qualified, run.shape = original, walked, qualified, before
         run.delta = (depth_after[0] - depth_before[0], depth_after[1] - depth_before[1])
         run.records = (records, len(walker.records))
@@ -275,7 +308,9 @@ class _Run:
         run.notes = None
         return run
 
-    def repeats(self, layer: LayerType, shape: Shape) -> bool:
+    def repeats(self, walker: Walker, layer: LayerType, shape: Shape, qualified: str) -> bool:
+        if walker.step is not None and not self._steps_alike(walker, qualified):
+            return False
         original = self.original
         if layer.__class__ is not original.__class__ or shape != self.shape:
             return False
@@ -301,7 +336,43 @@ class _Run:
         for note in self.notes:
             note.copies.append(qualified)
         walker.kv_per_token += self.kv
+        if walker.step is not None:
+            walker.step.after_copies()
         return self.shape, (depth[0] + self.delta[0], depth[1] + self.delta[1])
+
+    def _steps_alike(self, walker: Walker, qualified: str) -> bool:
+        """A training step's copy repeats the first only if it starts in the same state and the freeze and
+        checkpoint patterns treat its layers as the first's."""
+        step = walker.step
+        if step.state() != self.step_state:
+            return False
+        if not (step.options.freeze or step.options.checkpoint):
+            return True
+        if self.names is None:
+            names: list[str] = []
+            for items, (start, stop) in ((walker.records, self.records), (walker.groups, self.groups)):
+                names.extend(_names(items, start, stop, lambda name: name))
+            self.names = names
+        return step.names_alike(self.qualified, qualified, self.names)
+
+
+def _names(items: list, start: int, stop: int, rename) -> list[str]:
+    """The names of the items ``[start, stop)`` of a walker's records or groups, repeated blocks' copies
+    included (renamed by ``rename``)."""
+    names = []
+    for item in items[start:stop]:
+        if item.__class__ is Repeated:
+            source = rename(item.source)
+            for copy in item.copies:
+                target = rename(copy)
+
+                def moved(name, source=source, target=target):
+                    return target + rename(name)[len(source):]
+
+                names.extend(_names(items, item.start, item.stop, moved))
+        else:
+            names.append(rename(item.name if isinstance(item, tuple) and hasattr(item, "name") else item[0]))
+    return names
 
 
 def size_hint(layers: Sequence[LayerType]) -> int:

@@ -96,11 +96,48 @@ class _WindowAttention(LayerType):
         ops = ops + F.pointwise((windows, heads, size, size), 2 if shift != (0, 0) else 1)
         walker.group(name, "attention")
         out = (batch, tokens, out_features)
-        walker.record(name, "attention", shape, out, ops, weights, self.own_biases(heads))
         partitioned = (windows, size, features)
+        step = walker.step
+        if step is None:
+            walker.record(name, "attention", shape, out, ops, weights, self.own_biases(heads))
+            record_linear(walker, f"{name}.qkv", partitioned, 3 * heads * head_dim, self.bias)
+            record_linear(walker, f"{name}.proj", (windows, size, heads * head_dim), out_features, self.out_bias)
+            return out
+        # a training step: the block's own ops copy the input into windows (for qkv), run the products on
+        # qkv's output (for proj) and copy proj's output back onto the grid; its record is listed first
+        start = step.value
+        moves = not self.in_place(grid, padded, shift)  # the windows are a copy of the grid, or a view of it
+        step.value = step.new_values(1, F.numel(partitioned), grad=start.grad)[0] if moves else start.view()
+        before = walker.marks()
         record_linear(walker, f"{name}.qkv", partitioned, 3 * heads * head_dim, self.bias)
+        made = walker.marks()
+        walker.record(name, "attention", shape, out, ops, weights, self.own_biases(heads),
+                      backward=self.step_rule(q_shape, windows * size * heads * head_dim), reads=[start, step.value],
+                      tensors=self.own_tensors)
+        walker.move_before(before, made)
         record_linear(walker, f"{name}.proj", (windows, size, heads * head_dim), out_features, self.out_bias)
+        step.read(name, step.value)
+        step.value = step.new_values(1, F.numel(out), grad=step.value.grad)[0] if moves else step.value.view()
         return out
+
+    def in_place(self, grid: tuple[int, int], padded: tuple[int, int], shift: tuple[int, int]) -> bool:
+        """Whether the windows are a view of the grid (no padding, no shift, and a partition that keeps the
+        memory order: the permutation moves only dimensions of size 1), so no copy is made either way."""
+        if padded != grid or shift != (0, 0):
+            return False
+        wh, ww = pair(self.window)
+        sizes = {"rows": grid[0] // wh, "wh": wh, "columns": grid[1] // ww, "ww": ww}
+        before = ("wh", "rows", "ww", "columns") if self.partition == "grid" else ("rows", "wh", "columns", "ww")
+        after = ("rows", "columns", "wh", "ww")
+        return [dim for dim in before if sizes[dim] != 1] == [dim for dim in after if sizes[dim] != 1]
+
+    own_tensors: ClassVar[int | None] = None
+    """The parameter tensors of the block's own record (None: one a weight and one a bias)."""
+
+    def step_rule(self, q_shape: Shape, products: int):
+        """The rule of the block's own record, reading ``(input, qkv's output)``; ``products``: the elements
+        its products give proj."""
+        raise NotImplementedError
 
     def own_biases(self, heads: int) -> int:
         return 0
@@ -143,6 +180,20 @@ class WindowAttention(_WindowAttention):
         wh, ww = pair(self.window)
         return F.ZERO, (2 * wh - 1) * (2 * ww - 1) * heads
 
+    def step_rule(self, q_shape: Shape, products: int):
+        """Keeps the queries, keys and values (copies made contiguous for the batched products) and the
+        probabilities (:func:`~archlens.counting.formulas.window_attention_backward`)."""
+        from archlens.layers.gradients import Effects
+
+        windows, heads, size, head_dim = q_shape
+        kept = 3 * F.numel(q_shape) + windows * heads * size * size
+
+        def rule(record, grads):
+            ops = F.window_attention_backward(windows, heads, size, head_dim, table_grad=grads.weight)
+            return Effects(ops, extra=kept * record.element_bytes, output_elements=products)
+
+        return rule
+
 
 @register
 class CosineWindowAttention(_WindowAttention):
@@ -158,8 +209,32 @@ class CosineWindowAttention(_WindowAttention):
         weights = 2 * CPB_HIDDEN + CPB_HIDDEN * heads + heads  # the MLP's weights, the logit scales
         return F.continuous_position_bias(pair(self.window), heads, CPB_HIDDEN), weights
 
+    own_tensors = 4  # logit_scale, cpb_fc1_weight, cpb_fc1_bias, cpb_fc2_weight
+
     def own_biases(self, heads: int) -> int:
         return CPB_HIDDEN
+
+    def step_rule(self, q_shape: Shape, products: int):
+        """Keeps the position-bias MLP's hidden values and its sigmoid, qkv's output (the queries and keys
+        read by their norms), each norm and its clamp, the normalized queries and keys (copies for the
+        products), the logit scale's exponential, the raw and scaled scores and the values' copy (with
+        more than one head) (:func:`~archlens.counting.formulas.cosine_window_attention_backward`)."""
+        from archlens.layers.gradients import Effects
+
+        windows, heads, size, head_dim = q_shape
+        wh, ww = pair(self.window)
+        entries = (2 * wh - 1) * (2 * ww - 1)
+        scores = windows * heads * size * size
+        queries = F.numel(q_shape)
+        copies = 3 if heads > 1 else 2  # one head: the values are a view of qkv's output (kept already)
+        kept = entries * CPB_HIDDEN + heads * size * size + 4 * windows * heads * size + copies * queries + heads \
+            + 2 * scores
+
+        def rule(record, grads):
+            ops = F.cosine_window_attention_backward(windows, heads, size, head_dim, (wh, ww), CPB_HIDDEN)
+            return Effects(ops, saves=(1,), extra=kept * record.element_bytes, output_elements=products)
+
+        return rule
 
     def score_ops(self, q_shape: Shape) -> F.OpCount:
         # queries and keys normalized; the logit scale, clamped and exponentiated a head, is the scores'

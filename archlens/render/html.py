@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from archlens.counting.records import TOP
+from archlens.counting.training import OPTIMIZERS
 from archlens.render.cells import shape_text
 from archlens.report import NetworkSection, Report
 from archlens.units import format_bytes, format_count, format_int, format_ratio
@@ -155,6 +156,8 @@ def section_view(section: NetworkSection, charts: _Charts, *, full_graph_open: b
         "table1": None,
         "budget": section.budget,
         "unsupported": profile.unsupported,
+        "step": profile.step,
+        "optimizer": OPTIMIZERS[profile.training.optimizer].title if profile.training is not None else None,
     }
     if section.table1 is not None:
         view["table1"] = section.table1
@@ -187,8 +190,12 @@ def render_html(report: Report, *, progress: Callable[[str], None] | None = None
     from archlens.render import charts as C
 
     charts = _Charts()
+    mode = "training mode (aux heads)" if report.train else "inference"
+    if report.training is not None:
+        mode = f"training step ({OPTIMIZERS[report.training.optimizer].title})"
     context: dict[str, Any] = {
         "report": report,
+        "mode": mode,
         "conventions": conventions.PROFILE,
         "top": TOP,
         "comparison": None,

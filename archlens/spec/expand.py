@@ -26,7 +26,7 @@ def input_shape(spec: NetworkSpec, batch: int = 1) -> tuple[int, ...]:
 
 
 def walk_spec(spec: NetworkSpec, *, batch: int = 1, train: bool = False, record_type=None, element_bytes: int = 4,
-              keep_inputs: bool = True, cache: int = 0, repeats: bool | None = None) -> tuple[Walker, list]:
+              keep_inputs: bool = True, cache: int = 0, repeats: bool | None = None, step=None) -> tuple[Walker, list]:
     """Walk ``spec`` from its input: the walker (records, groups, input shapes) and the expanded layers.
 
     Specs are immutable, so the expansions of the last few specs are remembered (by identity and
@@ -35,12 +35,13 @@ def walk_spec(spec: NetworkSpec, *, batch: int = 1, train: bool = False, record_
     ``element_bytes`` an element; ``keep_inputs`` keeps every layer's input shape (for the builder).
     ``cache``: a decoding step, the input's tokens added to a key-value cache of that many tokens.
     ``repeats``: note a repeated block's records once (default: when the inputs are not kept).
+    ``step``: a training step's walk state (:class:`archlens.layers.gradients.StepWalk`).
     """
     key = (id(spec), cache)
     recent = _RECENT.get(key)
     walker = Walker(train=train, params=spec.params, blocks=spec.blocks, record_type=record_type,
                     element_bytes=element_bytes, keep_inputs=keep_inputs, vocab=spec.input.vocab, cache=cache,
-                    repeats=repeats)
+                    repeats=repeats, step=step)
     shape = input_shape(spec, batch)
     if recent is not None and recent[0] is spec:
         walker.trusted = True

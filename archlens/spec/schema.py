@@ -170,6 +170,10 @@ class Budget(Model):
     max_flops: Count | None = None
     max_activations: Bytes | None = None
     max_depth: PositiveInt | None = None
+    max_train_macs: Count | None = None
+    """A training step's MACs (forward and backward); with ``max_train_memory`` (its peak, bytes), the check
+    profiles a training step (AdamW)."""
+    max_train_memory: Bytes | None = None
     blocks: list[BlockBudget] = []
 
 

@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["archlens.counting.formulas", "archlens.counting.torch_engine", "archlens.counting.torch.engine",
            "archlens.counting.torch.ops", "archlens.counting.fvcore_engine",
-           "archlens.targets"]
+           "archlens.targets", "archlens.counting.training", "archlens.counting.records"]
 
 
 @pytest.mark.parametrize("name", MODULES)

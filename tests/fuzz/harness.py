@@ -62,7 +62,8 @@ OPTION_COMMANDS = (
 )
 OPTIONS = ("--batch", "--input-shape", "--depth", "--max-params", "--max-macs", "--max-flops", "--max-activations",
            "--max-depth", "--block", "--divisor", "--dtype", "--engine", "--format", "--train", "--vary", "--part",
-           "--output", "--paper", "--input", "--tokens", "--decode", "--strict")
+           "--output", "--paper", "--input", "--tokens", "--decode", "--strict", "--step", "--optimizer",
+           "--mixed-precision", "--freeze", "--checkpoint", "--max-train-macs", "--max-train-memory")
 MODES = 5
 
 

@@ -32,7 +32,7 @@ def run(capsys, *args):
     (["profile", "googlnet"], "archlens: error: unknown network 'googlnet'; did you mean 'googlenet'? "
                               "(`archlens list` shows the built-in networks; a file needs .yaml or .json)"),
     (["check", "googlenet", "--block", "inception_*:macs=abc"],
-     "archlens: error: blocks[0]: max_macs: quantity 'abc' is not a quantity; write a number with an optional "
+     "archlens: error: blocks[0]: max_macs: 'abc' is not a quantity; write a number with an optional "
      "suffix: 7M, 1.5G, 64MiB (K/M/G/T decimal, KiB/MiB/GiB binary)"),
     (["check", "googlenet", "--max-macs", "1.5X"], "archlens: error: max_macs '1.5X' has an unknown unit 'X'; "
                                                    "use K, M, G, T (decimal) or KiB, MiB, GiB, TiB (binary)"),

@@ -182,22 +182,28 @@ def flatten(draw, shape: Shape):
 
 
 @st.composite
-def simple_stack(draw, shape: Shape, *, keep_size: bool = False, max_layers: int = 3):
-    """A few simple layers (convs, activations, norms) drawn one after another."""
+def simple_stack(draw, shape: Shape, *, keep_size: bool = False, max_layers: int = 3, branch: bool = False):
+    """A few simple layers (convs, activations, norms) drawn one after another.
+
+    ``branch``: the stack is a branch reading a shared tensor, which it must not write first: the builder's
+    ReLU runs in place, and a branch starting with it would overwrite what the other branches read (and,
+    on a split's parts, autograd refuses it), so a training step could not run as PyTorch runs it."""
     layers = []
+    shared = branch
     for _ in range(draw(st.integers(1, max_layers))):
         if image(shape):
-            choice = draw(st.sampled_from(["conv", "relu", "batch_norm", "identity"]))
+            choice = draw(st.sampled_from(["conv", "batch_norm", "identity"] + ([] if shared else ["relu"])))
             if choice == "conv":
                 layer, shape, _ = draw(conv(shape, keep_size=keep_size))
             else:
                 layer = {choice: {}}
         else:
-            choice = draw(st.sampled_from(["linear", "relu", "layer_norm"]))
+            choice = draw(st.sampled_from(["linear", "layer_norm"] + ([] if shared else ["relu"])))
             if choice == "linear":
                 layer, shape, _ = draw(linear(shape))
             else:
                 layer = {choice: {}}
+        shared = shared and choice == "identity"
         layers.append(layer)
     return layers, shape
 
@@ -216,7 +222,7 @@ def parallel(draw, shape: Shape):
         if index > 0 and draw(st.booleans()):
             layers, out = [{"identity": {}}], shape
         else:
-            layers, out = draw(simple_stack(shape, keep_size=True))
+            layers, out = draw(simple_stack(shape, keep_size=True, branch=True))
         branches.append({"name": f"b{index}", "layers": layers})
         channels += out[0]
         spatial = out[1:]
@@ -233,7 +239,7 @@ def split(draw, shape: Shape):
         if draw(st.booleans()):
             layers, out = [{"identity": {}}], part
         else:
-            layers, out = draw(simple_stack(part, keep_size=True))
+            layers, out = draw(simple_stack(part, keep_size=True, branch=True))
         branches.append({"name": f"p{index}", "layers": layers})
         out_channels += out[0]
     return {"split": {"branches": branches}}, (out_channels, *shape[1:]), {}

@@ -1,7 +1,8 @@
 """Every registered layer type, on random valid instances (hypothesis, fixed seed):
 
 - the analytic engine and the torch engine on the built module agree on every record, group,
-  roll-up, depth and total, in inference and in training mode, with nothing left uncounted;
+  roll-up, depth and total, in inference and in training mode and for a training step (backward ops,
+  saved activations, memory), with nothing left uncounted;
 - the built module runs on CPU and gives the shape and parameter count the walk inferred;
 - ``show`` output (the expanded spec) loads back as the same network;
 - ``archlens fit`` scales it, or refuses plainly (``CannotScale``), and the variant profiles.
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 import archlens
 from archlens.analysis.fit import width_variant
 from archlens.counting.analytic import profile_spec
+from archlens.counting.training import TrainingStep
 from archlens.counting.torch_engine import profile_module
 from archlens.layers import LAYER_TYPES
 from archlens.errors import ShapeError
@@ -35,11 +37,13 @@ def test_every_registered_type_has_random_examples():
     assert sorted(LAYER_EXAMPLES) == TYPES
 
 
-def engines_agree(spec, train: bool) -> None:
+def engines_agree(spec, train: bool, step: TrainingStep | None = None) -> None:
+    """Both engines give the same records (a training step's figures too, with ``step``)."""
+    train = train or step is not None
     batch = 2 if train else 1  # training-mode BatchNorm needs more than one value per channel
-    analytic = profile_spec(spec, train=train, batch=batch)
+    analytic = profile_spec(spec, train=train, batch=batch, step=step)
     module = archlens.build(spec, device="meta", train=train)
-    measured = profile_module(module, **spec_inputs(spec, batch), train=train, name=spec.name)
+    measured = profile_module(module, **spec_inputs(spec, batch), train=train, name=spec.name, step=step)
     assert measured.unsupported == ()
     assert [layer.name for layer in measured.layers] == [layer.name for layer in analytic.layers]
     for ours, theirs in zip(measured.layers, analytic.layers):
@@ -48,6 +52,7 @@ def engines_agree(spec, train: bool) -> None:
     assert measured.rollup(1) == analytic.rollup(1)
     assert measured.depth == analytic.depth
     assert measured.totals == analytic.totals
+    assert measured.step == analytic.step
 
 
 @pytest.mark.parametrize("kind", TYPES)
@@ -58,6 +63,7 @@ def test_engines_agree_build_runs_and_show_round_trips(kind):
         spec = load_spec(data)
         for train in (False, True):
             engines_agree(spec, train)
+        engines_agree(spec, True, TrainingStep())  # a training step: backward, what autograd keeps
         analytic = profile_spec(spec)
         network = archlens.build(spec)
         assert sum(p.numel() for p in network.parameters()) == analytic.totals.params

@@ -56,7 +56,9 @@ import torch
 from torch import nn
 
 from archlens.counting.records import DTYPE_BYTES, Profile
+from archlens.counting.torch.step import StepTracking, freeze
 from archlens.counting.torch.tracker import ROOT, CannotRunOnMeta, Tracker, Tree
+from archlens.counting.training import TRAINING_DTYPES, TrainingStep, check_patterns
 from archlens.errors import ArchlensError, TargetError, UncountedOps
 from archlens.units import TORCH_SIZE_LIMIT, format_bytes
 
@@ -119,7 +121,7 @@ _DTYPES = {
 def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]",
                    input_shape: "tuple[int, ...] | None" = None, *, inputs: Any = None, train: bool = False,
                    dtype: str = "float32", name: str | None = None, device: str = "meta",
-                   strict: bool = False) -> Profile:
+                   strict: bool = False, step: TrainingStep | None = None) -> Profile:
     """Profile a module (or a factory, called under ``torch.device(device)``) on its inputs.
 
     Inputs: ``input_shape`` for one floating-point tensor, or ``inputs``: a tensor, a
@@ -157,12 +159,18 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]",
     kwargs = _make(kwargs, device, float_dtype, generator)
     first = next(_tensors_of((args, kwargs)), None)
     shape = tuple(first.shape) if first is not None else ()
+    if step is not None:
+        _check_step_dtype(tree, dtype, label)
     modes = [(m, m.training) for m in tree.modules]
     tracker = Tracker(module, tree, DTYPE_BYTES[dtype])
+    train = train or step is not None
+    restore: list = []
     try:
+        if step is not None:
+            restore = _prepare_step(tracker, tree, module, stand_ins, step)
         if any(training != train for _, training in modes):
             module.train(train)
-        with tracker.active(), torch.no_grad(), user_code():
+        with tracker.active(), torch.no_grad() if step is None else _recording(tracker), user_code():
             try:
                 if stand_ins:
                     output = torch.func.functional_call(module, stand_ins, args, kwargs, strict=False)
@@ -172,12 +180,19 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]",
                 raise
             except (Exception, SystemExit) as error:  # noqa: BLE001 - the user's forward: name where it broke
                 raise _forward_error(error, tracker, label, tree, args, kwargs) from error
+        if step is not None:
+            _backward(tracker, output, label)
     finally:
         for submodule, training in modes:
             if submodule.training != training:
                 submodule.training = training
         for buffer, saved in saved_buffers:  # device cpu: a training forward updates running statistics
             buffer.copy_(saved)
+        for param, requires_grad, grad in restore:  # frozen parameters, and gradients the pass wrote
+            param.requires_grad_(requires_grad)
+            param.grad = grad
+        if tracker.step is not None:
+            tracker.step.close()
     result = Profile(
         name=label,
         engine="torch",
@@ -189,8 +204,73 @@ def profile_module(module_or_factory: "nn.Module | Callable[[], nn.Module]",
         depth=tracker.output_depth(output),
         unsupported=tracker.unsupported_ops(),
         inputs=_described(args, kwargs),
+        training=step,
     )
     return require_counted(result) if strict else result
+
+
+def _check_step_dtype(tree: Tree, dtype: str, label: str) -> None:
+    """A training step is measured in the module's own dtype: the one asked for must be it."""
+    if dtype not in TRAINING_DTYPES:
+        raise TargetError(f"a training step runs in a floating-point dtype, not {dtype}",
+                          hint=f"use one of {', '.join(TRAINING_DTYPES)}")
+    found = next((tensor.dtype for key, tensor in tree.tensors.items()
+                  if key in tree.parameters and tensor.is_floating_point()), None)
+    if found is not None and str(found).removeprefix("torch.") != dtype:
+        raise TargetError(f"{label}'s weights are {str(found).removeprefix('torch.')}, not {dtype}",
+                          hint=f"give --dtype {str(found).removeprefix('torch.')}, or build the module in {dtype}")
+
+
+def _prepare_step(tracker: Tracker, tree: Tree, module: nn.Module, stand_ins: dict[str, torch.Tensor],
+                  step: TrainingStep) -> list:
+    """Freeze what ``step`` freezes, give stand-ins the parameters' ``requires_grad``, and start the
+    step's tracking; what to restore afterwards (each parameter's ``requires_grad`` and ``grad``). A freeze or
+    checkpoint pattern that names no module is an error."""
+    check_patterns(step, [name for name in tree.names.values() if name and name != ROOT])
+    frozen = {id(param) for param, _ in freeze(module, tree.names, step)}
+    restore = [(param, param.requires_grad or id(param) in frozen, param.grad) for param in module.parameters()]
+    for param in module.parameters():
+        if id(param) in frozen:
+            param.requires_grad_(False)
+    for key, tensor in stand_ins.items():
+        if key in tree.parameters and tensor.is_floating_point():
+            tensor.requires_grad_(tree.tensors[key].requires_grad)
+    tracker.trainable = frozenset(key for key in tree.parameters
+                                  if (stand_ins.get(key, tree.tensors[key])).requires_grad)
+    tracker.step = StepTracking(tracker, step)
+    tracker.step.prepare(tree)
+    return restore
+
+
+@contextlib.contextmanager
+def _recording(tracker: Tracker):
+    """The forward pass of a training step: autograd on, saved tensors measured."""
+    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(tracker.step.pack, _unpacked):
+        yield
+
+
+def _unpacked(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor
+
+
+def _backward(tracker: Tracker, output: Any, label: str) -> None:
+    """The backward pass from every output that needs a gradient (each given a gradient of ones)."""
+    outputs = [tensor for tensor in _tensors_of(output) if tensor.requires_grad]
+    if not outputs:
+        return
+    step = tracker.step
+    step.graph(outputs)
+    seeds = [torch.ones_like(tensor) for tensor in outputs]
+    step.phase = "backward"
+    with tracker.active(), user_code():
+        try:
+            torch.autograd.backward(outputs, seeds)
+        except ArchlensError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a backward formula the meta device lacks
+            where = step.last_layer or label
+            raise TargetError(f"the backward pass raised {type(error).__name__}: {_first_line(error)}",
+                              where=where, hint="profile inference only (drop --step train)") from error
 
 
 def _inputs(input_shape: "tuple[int, ...] | None", inputs: Any) -> tuple[tuple, dict]:

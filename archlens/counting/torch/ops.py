@@ -219,6 +219,12 @@ def _elementwise(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
     return fm.elementwise(shape_of(first_tensor(out)))
 
 
+def _add_or_subtract(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # add(self, other, *, alpha=1): with a scale (alpha != 1), a multiply too (an optimizer's p - lr g)
+    alpha = kwargs.get("alpha", args[2] if len(args) > 2 else 1)
+    return fm.pointwise(shape_of(first_tensor(out)), 1 if alpha == 1 else 2)
+
+
 def _clamp(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
     bounds = sum(arg(args, kwargs, index, name) is not None for index, name in ((1, "min"), (2, "max")))
     return fm.pointwise(shape_of(out), bounds)
@@ -328,7 +334,7 @@ INTERPOLATION_PACKETS = {
 }
 
 ELEMENTWISE_NAMES = (
-    "add", "sub", "rsub", "mul", "div", "true_divide", "floor_divide", "remainder", "fmod", "pow",
+    "rsub", "mul", "div", "true_divide", "floor_divide", "remainder", "fmod", "pow",
     "float_power", "maximum", "minimum", "fmax", "fmin", "atan2", "hypot", "copysign", "xlogy",
     "neg", "abs", "sgn", "sign", "reciprocal", "sqrt", "rsqrt", "square", "exp", "exp2", "expm1", "log",
     "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
@@ -337,7 +343,8 @@ ELEMENTWISE_NAMES = (
     "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "masked_fill", "where",
     "tril", "triu",
 )
-"""One operation per output element: arithmetic, unary math, compares and selects (in-place forms too)."""
+"""One operation per output element: arithmetic, unary math, compares and selects (in-place forms too);
+``add`` and ``sub`` too, 2 with a scale (``alpha``)."""
 
 FREE_NAMES = (
     # copies and new tensors
@@ -408,6 +415,7 @@ for _handler, _names in (
     (_addcmul, _with_inplace("addcmul", "addcdiv")),
     (_lerp, _with_inplace("lerp")),
     (_elementwise, _with_inplace(*ELEMENTWISE_NAMES)),
+    (_add_or_subtract, _with_inplace("add", "sub")),
     (_accumulate(3, "src"), _with_inplace("scatter_add", "scatter_reduce")),
     (_accumulate(3, "source"), _with_inplace("index_add", "index_reduce")),
     (_accumulate(2, "values"), ("index_put", "index_put_", "_index_put_impl_")),
@@ -424,6 +432,140 @@ for _name, _kind in REDUCTION_PACKETS.items():
     _register_aten(_reduction(_kind), (_name,) if _name != "cumsum" else ("cumsum", "cumsum_"))
 for _name, _mode in INTERPOLATION_PACKETS.items():
     _register_aten(_interpolation(_mode), (_name,))
+
+# --- the ops only a backward pass runs -----------------------------------------------------------------
+
+
+def _convolution_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,
+    # output_padding, groups, output_mask)
+    grad, x, weight = args[0], args[1], args[2]
+    transposed, mask = args[7], args[10]
+    if transposed:
+        forward = fm.conv_transpose(shape_of(x), shape_of(grad), shape_of(weight), bias=False)
+    else:
+        forward = fm.conv(shape_of(grad), shape_of(weight), bias=False)
+    return fm.conv_backward(forward, grad.numel(), input_grad=mask[0], weight_grad=mask[1], bias_grad=mask[2])
+
+
+def _batch_norm_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # native_batch_norm_backward(grad_out, input, weight, running_mean, running_var, save_mean,
+    # save_invstd, train, eps, output_mask)
+    return fm.batch_norm_backward(args[1].numel(), input_grad=args[9][0])
+
+
+def _layer_norm_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # native_layer_norm_backward(grad_out, input, normalized_shape, mean, rstd, weight, bias, output_mask)
+    mask = args[7]
+    return fm.layer_norm_backward(args[1].numel(), input_grad=mask[0], weight=args[5] is not None,
+                                  weight_grad=mask[1], bias_grad=mask[2])
+
+
+def _group_norm_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # native_group_norm_backward(grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask)
+    mask = args[9]
+    return fm.layer_norm_backward(args[1].numel(), input_grad=mask[0], weight=args[4] is not None,
+                                  weight_grad=mask[1], bias_grad=mask[2])
+
+
+def _activation_backward(kind: str) -> OpHandler:
+    def handler(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+        return fm.activation_backward(kind, first_tensor(out).numel())
+
+    handler.__name__ = f"_{kind}_backward"
+    return handler
+
+
+def _hardtanh_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    bounds = (arg(args, kwargs, 2, "min_val"), arg(args, kwargs, 3, "max_val"))
+    return fm.activation_backward("relu6" if bounds == (0, 6) else "hardtanh", out.numel())
+
+
+def _gelu_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    approximate = kwargs.get("approximate", "none")
+    return fm.activation_backward("gelu_tanh" if approximate == "tanh" else "gelu", out.numel())
+
+
+def _max_pool_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.max_pool_backward(args[0].numel())
+
+
+def _avg_pool_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # avg_pool2d_backward(grad_output, self, kernel_size, ...): each window shares its gradient (as forward)
+    grad = args[0]
+    return fm.pool(shape_of(grad), _spatial(args[2], grad.dim() - 2))
+
+
+def _adaptive_avg_pool_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    grad, x = args[0], args[1]
+    return fm.adaptive_pool(shape_of(x), shape_of(grad), spatial=grad.dim() - 2 if grad.dim() > 3 else 2)
+
+
+def _interpolation_backward(mode: str) -> OpHandler:
+    def handler(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+        return fm.interpolate_backward(shape_of(args[0]), mode)
+
+    handler.__name__ = f"_upsample_{mode}_backward"
+    return handler
+
+
+def _embedding_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    return fm.embedding_backward(args[0].numel())
+
+
+def _dropout_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # native_dropout_backward(grad, mask, scale): the gradient where kept, scaled (CUDA's fused dropout)
+    return fm.pointwise(shape_of(out), 2)
+
+
+def _fused_attention_backward(args: tuple, kwargs: dict, out: Any) -> fm.OpCount:
+    # _scaled_dot_product_*_attention_backward(grad_out, query, key, value, out, logsumexp, ...)
+    return fm.fused_attention_backward(shape_of(args[1]), shape_of(args[2]), shape_of(args[3]))
+
+
+BACKWARD_HANDLERS: dict[str, OpHandler] = {}
+"""Formulas of the ops only a backward pass runs (``convolution_backward``, ``native_batch_norm_backward``
+...), by qualified name; the backward pass's other ops (``mm``, ``mul``, ``sum``) use :data:`ATEN_HANDLERS`."""
+
+
+def _register_backward(handler: OpHandler, names: "tuple[str, ...] | list[str]") -> None:
+    for key in _keys(*names):
+        if key in BACKWARD_HANDLERS or key in ATEN_HANDLERS:
+            raise RuntimeError(f"two handlers for {key}")
+        BACKWARD_HANDLERS[key] = handler
+
+
+for _handler, _names in (
+    (_convolution_backward, ("convolution_backward",)),
+    (_batch_norm_backward, ("native_batch_norm_backward",)),
+    (_layer_norm_backward, ("native_layer_norm_backward",)),
+    (_group_norm_backward, ("native_group_norm_backward",)),
+    (_hardtanh_backward, ("hardtanh_backward",)),
+    (_gelu_backward, ("gelu_backward",)),
+    (_max_pool_backward, ("max_pool2d_with_indices_backward", "max_pool3d_with_indices_backward",
+                          "adaptive_max_pool2d_backward", "adaptive_max_pool3d_backward")),
+    (_avg_pool_backward, ("avg_pool2d_backward", "avg_pool3d_backward")),
+    (_adaptive_avg_pool_backward, ("_adaptive_avg_pool2d_backward", "_adaptive_avg_pool3d_backward")),
+    (_embedding_backward, ("embedding_dense_backward",)),
+    (_fused_attention_backward, ("_scaled_dot_product_flash_attention_for_cpu_backward",
+                                 "_scaled_dot_product_flash_attention_backward",
+                                 "_scaled_dot_product_efficient_attention_backward",
+                                 "_scaled_dot_product_cudnn_attention_backward",
+                                 "_scaled_dot_product_fused_attention_overrideable_backward")),
+    (_dropout_backward, ("native_dropout_backward",)),
+    (_free, ("slice_backward", "select_backward", "index_select_backward", "diagonal_backward",
+             "unfold_backward", "as_strided_backward", "expand_copy")),
+):
+    _register_backward(_handler, _names)
+for _name, _kind in {"threshold_backward": "relu", "leaky_relu_backward": "leaky_relu", "elu_backward": "elu",
+                     "sigmoid_backward": "sigmoid", "tanh_backward": "tanh", "silu_backward": "silu",
+                     "hardsigmoid_backward": "hardsigmoid", "hardswish_backward": "hardswish",
+                     "softplus_backward": "softplus", "mish_backward": "mish", "log_sigmoid_backward": "log_sigmoid",
+                     "_softmax_backward_data": "softmax", "_log_softmax_backward_data": "log_softmax",
+                     "glu_backward": "glu", "_prelu_kernel_backward": "prelu"}.items():
+    _register_backward(_activation_backward(_kind), (_name,))
+for _name, _mode in INTERPOLATION_PACKETS.items():
+    _register_backward(_interpolation_backward(_mode), (f"{_name}_backward",))
 
 VIEW_OPS = frozenset(_keys(
     "view", "_unsafe_view", "_reshape_alias", "reshape", "t", "transpose", "permute", "expand", "unsqueeze",

@@ -15,7 +15,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from archlens.counting import formulas as fm
 from archlens.counting.records import DepthFigures, Group, LayerStats, UnsupportedOp
 from archlens.counting.torch.kinds import class_kind, group_kind, leaf_kind
-from archlens.counting.torch.ops import (ATEN_HANDLERS, ATEN_OUTPUTS, CONCAT_OPS, DISPATCH_CACHE, FUNCTION_HANDLERS,
+from archlens.counting.torch.step import StepTracking
+from archlens.counting.training import StepStats, segment_of, transient_bytes
+from archlens.counting.torch.ops import (ATEN_HANDLERS, ATEN_OUTPUTS, BACKWARD_HANDLERS, CONCAT_OPS, DISPATCH_CACHE,
+                                         FUNCTION_HANDLERS,
                                          FUNCTION_OUTPUTS, POOL_OPS, VIEW_OPS, WEIGHTED_FUNCTIONS, WEIGHTED_OPS,
                                          OpHandler, arg, first_tensor, flat_tensors, op_key, op_label, shape_of,
                                          tensors_in)
@@ -85,12 +88,14 @@ class Record:
     imported, and this import is on the path of a first profile."""
 
     __slots__ = ("name", "kind", "order", "input_shape", "weights", "biases", "ops", "output_shape",
-                 "activation_elements")
+                 "activation_elements", "key", "backward", "saved", "recompute_saved", "trainable",
+                 "trainable_tensors")
 
-    def __init__(self, name: str, kind: str, order: int, input_shape: tuple[int, ...]):
-        self.name, self.kind, self.order, self.input_shape = name, kind, order, input_shape
+    def __init__(self, name: str, kind: str, order: int, input_shape: tuple[int, ...], key: int = 0):
+        self.name, self.kind, self.order, self.input_shape, self.key = name, kind, order, input_shape, key
         self.weights = self.biases = self.activation_elements = 0
-        self.ops = fm.ZERO
+        self.ops = self.backward = fm.ZERO
+        self.saved = self.recompute_saved = self.trainable = self.trainable_tensors = 0
         self.output_shape: tuple[int, ...] | None = None
 
 
@@ -116,6 +121,8 @@ class Tracker:
         self.depth: dict[int, tuple[int, int]] = {}
         self.alive: list[torch.Tensor] = []  # keeps ids in `depth` from being reused
         self.suppress = 0
+        self.step: StepTracking | None = None  # a training step (archlens.counting.torch.step)
+        self.trainable: frozenset[str] = frozenset()  # keys of the parameters that get a gradient
 
     # -- interception --
 
@@ -136,6 +143,8 @@ class Tracker:
         if key not in self.names:
             return  # a module outside the profiled tree (made inside a forward): its ops go to the caller
         self.stack.append(key)
+        if self.step is not None:
+            self.step.enter(key, args)
         if key not in self.inputs:
             first = first_tensor(args)
             self.inputs[key] = shape_of(first) if first is not None else ()
@@ -150,6 +159,8 @@ class Tracker:
         if key not in self.names:
             return
         self.stack.pop()
+        if self.step is not None:
+            self.step.leave(key, output)
         index = self.group_index.pop(key, None)
         if index is not None:  # a container's first call: what it returned is the block's output
             first = first_tensor(output)
@@ -174,11 +185,13 @@ class Tracker:
 
     def record(self, key: int, kind: str) -> Record:
         module = self.modules[key]
-        record = Record(self.names[key], kind, len(self.records), self.inputs.get(key, ()))
+        record = Record(self.names[key], kind, len(self.records), self.inputs.get(key, ()), key)
         for param in module._parameters.values():
             if param is not None:
                 self._count_parameter(record, self.tree.key_of.get(id(param)))
         self.records[key] = record
+        if self.step is not None:
+            self.step.created(record)
         return record
 
     def _count_parameter(self, record: Record, key: str | None) -> None:
@@ -190,10 +203,23 @@ class Tracker:
             record.biases += elements
         else:
             record.weights += elements
+        if key in self.trainable:
+            record.trainable += elements
+            record.trainable_tensors += 1
 
     def _own_parameters(self, module: nn.Module) -> bool:
         key_of, counted = self.tree.key_of, self.counted_params
         return any(p is not None and key_of.get(id(p)) not in counted for p in module._parameters.values())
+
+    def owner(self, key: int) -> Record:
+        """The record of module ``key`` (made for a container's own work if it has none yet)."""
+        record = self.records.get(key)
+        if record is None:
+            module = self.modules[key]
+            kind = leaf_kind(module) if key in self.leaves else (
+                getattr(module, "archlens_op_kind", None) or class_kind(module))
+            record = self.record(key, kind)
+        return record
 
     def current(self, op: Any) -> Record:
         key = self.stack[-1] if self.stack else id(self.root)
@@ -299,6 +325,7 @@ class Tracker:
                 weights=record.weights, biases=record.biases, ops=record.ops,
                 activation_elements=record.activation_elements,
                 activation_bytes=record.activation_elements * self.dtype_bytes,
+                step=None if self.step is None else self._step_stats(record, output_shape),
             ))
         # Modules holding parameters that never ran and were never read (an unused head, an embedding
         # table): listed last, kind "not called", so the parameter total is the module's whole count.
@@ -312,8 +339,22 @@ class Tracker:
             if leftover.weights or leftover.biases:
                 rows.append(LayerStats(name=leftover.name, kind="not called", input_shape=(), output_shape=(),
                                        weights=leftover.weights, biases=leftover.biases, ops=fm.ZERO,
-                                       activation_elements=0, activation_bytes=0))
+                                       activation_elements=0, activation_bytes=0,
+                                       step=None if self.step is None else StepStats(
+                                           trainable=leftover.trainable,
+                                           trainable_tensors=leftover.trainable_tensors)))
         return tuple(rows)
+
+    def _step_stats(self, record: Record, output_shape: tuple[int, ...]) -> StepStats:
+        step = self.step
+        flags = step.flags.get(record.key, (False, False))
+        checkpointed = (flags[1] and bool(step.options.checkpoint)
+                        and segment_of(record.name, step.options.checkpoint) is not None)
+        return StepStats(backward=record.backward, recompute=record.ops if checkpointed else fm.ZERO,
+                         saved_bytes=record.saved, recompute_bytes=record.recompute_saved,
+                         transient_bytes=transient_bytes(record.input_shape, output_shape, flags[0], flags[1],
+                                                         self.dtype_bytes),
+                         trainable=record.trainable, trainable_tensors=record.trainable_tensors)
 
     def output_depth(self, output: Any) -> DepthFigures:
         weighted = pooled = 0
@@ -357,6 +398,13 @@ class _DispatchMode(TorchDispatchMode):
                     raise CannotRunOnMeta(str(func._overloadpacket), error) from error
                 raise
         tracker = self.tracker
+        step = tracker.step
+        if step is not None:
+            if step.phase == "backward":
+                if key not in VIEW_OPS:
+                    step.backward_op(key, handler or BACKWARD_HANDLERS.get(key), args, kwargs, out)
+                return out
+            step.forward_op(args, kwargs, out)
         if not tracker.suppress:
             writes_state = bool(written) and any(
                 id(arg(args, kwargs, index, name)) in tracker.state for index, name in written)
@@ -411,7 +459,7 @@ class _FunctionMode(TorchFunctionMode):
             return func(*args, **kwargs)
         tracker.suppress += 1
         try:
-            shortcut = FUNCTION_OUTPUTS.get(func)
+            shortcut = FUNCTION_OUTPUTS.get(func) if tracker.step is None else None
             out = shortcut(args, kwargs) if shortcut is not None else None
             if out is None:
                 out = func(*args, **kwargs)
