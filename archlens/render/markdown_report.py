@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 
 from archlens import conventions
 from archlens.counting.records import TOP
+from archlens.counting.training import OPTIMIZERS
 from archlens.render import svg_charts
 from archlens.render.charts import PALETTE
 from archlens.render.formats import markdown_inline, markdown_text
@@ -95,6 +96,18 @@ def _cards(section: NetworkSection) -> str:
         lines.append(f"- **Depth:** {profile.depth.weighted} layers with parameters, "
                      f"{profile.depth.with_pooling} counting pooling")
     lines.append(f"- **Other ops:** {format_count(t.other_ops)} (bias, normalization, activation, pooling)")
+    if profile.step is not None:
+        step = profile.step
+        optimizer = OPTIMIZERS[profile.training.optimizer].title
+        lines += [
+            f"- **Backward MACs:** {format_count(step.backward.macs)} ({format_int(step.backward.macs)}); "
+            f"the step: {format_int(step.macs)} MACs",
+            f"- **Optimizer ({optimizer}):** {format_count(step.optimizer_ops.elementwise_ops)} elementwise ops on "
+            f"{format_int(step.trainable)} trainable parameters",
+            f"- **Training peak memory:** {format_bytes(step.peak)} (params {format_bytes(step.params)} + grads "
+            f"{format_bytes(step.grads)} + optimizer state {format_bytes(step.optimizer_state)} + saved activations "
+            f"{format_bytes(step.saved_activations)} + backward transient {format_bytes(step.transient)})",
+        ]
     if profile.unsupported:
         listed = ", ".join(f"{markdown_inline(u.op)} x{u.count} in {markdown_inline(u.layer or TOP)}"
                            for u in profile.unsupported)
@@ -123,6 +136,8 @@ def render_markdown_report(report: Report, name: str = "report.md", *,
     networks = [s.profile.name for s in report.networks]
     parts.append(f"# {md(report.title)}\n")
     mode = "training mode (aux heads)" if report.train else "inference"
+    if report.training is not None:
+        mode = f"training step ({OPTIMIZERS[report.training.optimizer].title})"
     parts.append(f"Networks: {', '.join(md(n) for n in networks)} · {mode}. Every figure is an exact count "
                  "from the network's definition (archlens).\n")
     parts.append(f"_{conventions.PROFILE}_\n")

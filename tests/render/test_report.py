@@ -269,3 +269,18 @@ def test_layer_labels_stay_unique_where_a_unit_has_a_batchnorm():
     frame = charts.layers_frame(profile)
     assert frame["label"].is_unique and len(frame) == sum(1 for l in profile.layers if l.params or l.macs)
     assert {"conv1.conv", "conv1.bn"} <= set(frame["label"])
+
+
+def test_markdown_report_of_a_training_step_shows_its_cards():
+    """The Markdown report, like the HTML one, names the step and gives each network its backward MACs,
+    optimizer and peak memory. ResNet-18 by hand: 11,689,512 parameters; AdamW 14 ops each
+    (163,653,168); params and grads 4 bytes each (44.59 MiB); two fp32 states each (89.18 MiB) plus
+    62 step counters (one a parameter tensor: 21 convolutions, 20 BatchNorms x 2, fc x 2)."""
+    report = build_report(["resnet18"], step_kind="train")
+    markdown = render_markdown_report(report, "r.md")["r.md"]
+    assert "Networks: resnet18 · training step (AdamW)." in markdown
+    params = 11_689_512
+    assert 14 * params == 163_653_168
+    assert "- **Optimizer (AdamW):** 163.65 M elementwise ops on 11,689,512 trainable parameters" in markdown
+    assert "params 44.59 MiB + grads 44.59 MiB + optimizer state 89.18 MiB" in markdown
+    assert round(4 * params / 2**20, 2) == 44.59 and round((8 * params + 4 * 62) / 2**20, 2) == 89.18
