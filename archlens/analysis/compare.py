@@ -20,6 +20,8 @@ from archlens.tables import Column, Result, Table, Text, Value, View
 
 STEP_FIGURES = ("backward_macs", "train_macs", "saved_activations", "train_memory")
 """A training step's figures (kept out of an inference comparison's records)."""
+DECODE_FIGURES = ("kv_cache_bytes",)
+"""A decoding step's figures (kept out of the records of a comparison that does not decode)."""
 
 # The figures that get a ratio to the baseline, in column order, and how the table names them.
 RATIO_FIGURES = ("params", "macs", "flops", "other_ops", "activation_bytes")
@@ -54,6 +56,8 @@ class NetworkFigures:
     train_macs: int | None = None
     saved_activations: int | None = None
     train_memory: int | None = None
+    kv_cache_bytes: int | None = None
+    """A decoding step's key-value cache, bytes at the profile's dtype (None when not decoding)."""
 
     @classmethod
     def from_profile(cls, profile: Profile) -> "NetworkFigures":
@@ -79,6 +83,7 @@ class NetworkFigures:
             **({} if profile.step is None else {
                 "backward_macs": profile.step.backward.macs, "train_macs": profile.step.macs,
                 "saved_activations": profile.step.saved_activations, "train_memory": profile.step.peak}),
+            **({} if profile.decode is None else {"kv_cache_bytes": profile.kv_cache_bytes}),
         )
 
 
@@ -109,6 +114,8 @@ class Comparison(Result):
     train: bool = False
     optimizer: str | None = None
     """A training step's optimizer (``adamw`` ...): the networks are compared on a training step; None: not."""
+    decode: int | None = None
+    """A decoding step after a key-value cache of this many tokens; None: not."""
 
     @property
     def baseline(self) -> NetworkFigures:
@@ -123,7 +130,8 @@ class Comparison(Result):
         rows = []
         for network in self.networks:
             row = {f.name: getattr(network, f.name) for f in fields(NetworkFigures)
-                   if f.name != "not_counted" and (self.optimizer is not None or f.name not in STEP_FIGURES)}
+                   if f.name != "not_counted" and (self.optimizer is not None or f.name not in STEP_FIGURES)
+                   and (self.decode is not None or f.name not in DECODE_FIGURES)}
             row["input_shape"] = list(network.input_shape)
             row["not_counted"] = "; ".join(f"{op} x{times}" for op, times in network.not_counted)
             for figure, value in self.ratios(network).items():
@@ -154,6 +162,9 @@ class Comparison(Result):
                 row("Saved activations", "bytes", (net.saved_activations for net in nets)),
                 row("Training-step peak memory", "bytes", (net.train_memory for net in nets)),
             )),
+            *(() if self.decode is None else (
+                row(Text("KV cache ({tokens:,} tokens)", tokens=self.decode), "bytes",
+                    (net.kv_cache_bytes for net in nets)),)),
             row("Top-1 / top-5 (published)", "accuracy", (net.top1 if net.top5 is None or net.top1 is None
                                                           else (net.top1, net.top5) for net in nets)),
         ]
@@ -164,6 +175,8 @@ class Comparison(Result):
         mode = "training mode" if self.train else "inference"
         if self.optimizer is not None:
             mode = Text("training step, {optimizer}", optimizer=OPTIMIZERS[self.optimizer].title)
+        if self.decode is not None:
+            mode = Text("decoding step after a KV cache of {tokens:,} tokens", tokens=self.decode)
         title = Text("Compared with {base} ({mode}; ratios are network / {base})", base=base, mode=mode)
         accuracy = tuple(Text("Accuracy of {name}: {source}", name=net.name, source=net.accuracy_source)
                          for net in nets if net.accuracy_source)
@@ -178,7 +191,8 @@ class Comparison(Result):
         for row, network in zip(networks, self.networks):
             row["not_counted"] = [{"op": op, "count": times} for op, times in network.not_counted]
         step = {} if self.optimizer is None else {"optimizer": self.optimizer}
-        return {"baseline": self.baseline.name, "train": self.train, **step, "networks": networks}
+        decode = {} if self.decode is None else {"decode": self.decode}
+        return {"baseline": self.baseline.name, "train": self.train, **step, **decode, "networks": networks}
 
     def to_dataframe(self):
         """One row a network, columns as in :meth:`rows` (``input_shape`` as ``1x3x224x224``)."""
@@ -218,7 +232,7 @@ def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None
                                                     inputs=inputs, device=device, strict=strict, step=training))
                 for target in targets]
     return Comparison(networks=tuple(networks), train=train or training is not None,
-                      optimizer=training.optimizer if training is not None else None)
+                      optimizer=training.optimizer if training is not None else None, decode=decode)
 
 
 def compare(*targets: Any, train: bool = False, batch: int | None = None, dtype: str = "float32",

@@ -87,9 +87,11 @@ class PositionEmbedding(LayerType):
     def table_rows(self, name: str, tokens: int, offset: int) -> int:
         rows = self.positions if self.positions is not None else offset + tokens
         if offset + tokens > rows:
-            at = f"positions {offset} to {offset + tokens - 1}" if offset else f"{tokens} tokens"
-            raise ShapeError(f"{at} need more than the {rows} positions of the table", where=name,
-                             hint="use fewer tokens (--tokens, --decode) or a larger positions:")
+            last = offset + tokens - 1
+            at = (f"{tokens} tokens need" if not offset else f"position {last} needs" if tokens == 1
+                  else f"positions {offset} to {last} need")
+            raise ShapeError(f"{at} more than the {rows} positions of the table", where=name,
+                             hint="use fewer tokens (--tokens, --decode) or a larger table (the layer's positions: field)")
         return rows
 
     def infer(self, walker, name: str, shape: Shape) -> Shape:

@@ -47,3 +47,20 @@ def test_python_api_returns_a_dataframe():
 def test_nothing_to_compare():
     with pytest.raises(ArchlensError, match="nothing to compare"):
         comparison([])
+
+
+def test_compare_a_decoding_step_shows_each_kv_cache():
+    """compare --decode had no cache row. By hand, float32, 1,023 cached tokens: GPT-2 keeps keys and values
+    of 12 layers x 768 features (12 x 2 x 768 x 1023 x 4 = 75,423,744 bytes); Llama-3-8B of 32 layers x
+    8 key-value heads x 128 (32 x 2 x 1024 x 1023 x 4 = 268,173,312)."""
+    from archlens.analysis.compare import comparison
+
+    result = comparison(["gpt2", "llama-3-8b"], decode=1023)
+    assert [net.kv_cache_bytes for net in result.networks] == [12 * 2 * 768 * 1023 * 4, 32 * 2 * 1024 * 1023 * 4]
+    assert [net.kv_cache_bytes for net in result.networks] == [75_423_744, 268_173_312]
+    data = result.to_dict()
+    assert data["decode"] == 1023 and data["networks"][1]["kv_cache_bytes"] == 268_173_312
+    text = result.render("table")
+    assert "decoding step after a KV cache of 1,023 tokens" in text
+    assert "KV cache (1,023 tokens)" in text and "255.75 MiB" in text
+    assert "kv_cache_bytes" not in comparison(["gpt2"]).render("csv")  # not decoding: no such column

@@ -117,3 +117,17 @@ def test_cosine_window_attention_counts_its_position_bias_mlp():
 def test_tokens_need_a_grid_for_windows():
     with pytest.raises(ShapeError, match="to_tokens"):
         archlens.profile(spec([{"window_attention": {"heads": 2}}]))
+
+
+@pytest.mark.parametrize("options, first", [
+    ({"tokens": 600}, "600 tokens need"),
+    ({"decode": 1023}, "position 1023 needs"),
+    ({"decode": 500, "tokens": 20}, "positions 500 to 519 need"),
+])
+def test_a_position_table_too_short_for_the_tokens_says_which(options, first):
+    """bert-base's learned table has 512 rows (positions 0 to 511)."""
+    with pytest.raises(ShapeError) as caught:
+        archlens.profile("bert-base", **options)
+    assert str(caught.value) == (f"embeddings.position_embeddings: {first} more than the 512 positions of the "
+                                 "table; use fewer tokens (--tokens, --decode) or a larger table (the layer's "
+                                 "positions: field)")
