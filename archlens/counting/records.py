@@ -320,6 +320,14 @@ class Profile(Result):
 
     # --- what it shows: tables (view), CSV records, JSON data ---
 
+    def __repr__(self) -> str:
+        """One line (a plain Python prompt shows this; the dataclass's would list every layer's record):
+        ``<Profile googlenet: 6,998,552 params, 1,582,671,872 MACs, 143 layers (analytic, 1x3x224x224, float32)>``."""
+        t = self.totals
+        mode = "" if self.step is None else ", training step"
+        return (f"<Profile {self.name}: {t.params:,} params, {t.macs:,} MACs, {len(self.layers):,} layers "
+                f"({self.engine}, {'x'.join(map(str, self.input_shape))}, {self.dtype}{mode})>")
+
     def heading(self) -> Text:
         """One line naming the network, input, dtype, engine and mode."""
         mode = "training mode (aux heads)" if self.train else "inference"

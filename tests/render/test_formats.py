@@ -60,3 +60,14 @@ def test_a_new_result_renders_in_every_format():
     html = tiny._repr_html_()
     assert "<b>net|&lt;b&gt;: 2 rows</b>" in html and '<td class="num">1,000,000</td>' in html
     assert "<tfoot>" in html and "<i>how to read it</i>" in html
+
+
+def test_a_profile_repr_is_one_line():
+    """A plain Python prompt shows repr(): it was the dataclass's, 53,442 characters for GoogLeNet (every
+    layer's record). Now one line with the figures: the paper's 6,998,552 parameters, 1.58 G MACs."""
+    import archlens
+
+    profile = archlens.profile("googlenet")
+    assert repr(profile) == (f"<Profile googlenet: 6,998,552 params, 1,582,671,872 MACs, {len(profile.layers)} layers "
+                             "(analytic, 1x3x224x224, float32)>")
+    assert repr(archlens.profile("resnet18", step="train")).endswith("(analytic, 1x3x224x224, float32, training step)>")
