@@ -19,11 +19,32 @@ cut) can leave it behind; the target is intact even then.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from archlens.errors import OutputError
+
+_checks: list[Callable[[], None]] = []
+
+
+@contextlib.contextmanager
+def checked_before_writing(check: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, ``check()`` is called before any file is written or replaced; what it raises
+    stops the write (the CLI's: a stop signal that the module's code swallowed, so no output lands
+    after archlens was told to stop)."""
+    _checks.append(check)
+    try:
+        yield
+    finally:
+        _checks.remove(check)
+
+
+def _check() -> None:
+    for check in list(_checks):
+        check()
 
 
 def write_atomic(path: "str | os.PathLike[str]", data: "str | bytes") -> Path:
@@ -37,6 +58,7 @@ def write_atomic(path: "str | os.PathLike[str]", data: "str | bytes") -> Path:
     >>> write_atomic("/tmp/archlens-example.txt", "hello\\n").name
     'archlens-example.txt'
     """
+    _check()
     text = os.fspath(path)
     given = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -87,6 +109,7 @@ def write_atomic(path: "str | os.PathLike[str]", data: "str | bytes") -> Path:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(temporary, 0o666 & ~umask)
+        _check()
         os.replace(temporary, target)
     except BaseException as error:
         if temporary is not None:

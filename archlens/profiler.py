@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any, Iterable
 
 from archlens.counting.records import Profile
-from archlens.counting.training import TrainingStep, training_step
+from archlens.counting.training import TrainingStep, check_precision, training_step
 from archlens.errors import ArchlensError, ShapeError, UncountedOps
 from archlens.targets import ModuleTarget, SpecTarget, Target, TargetOptions, resolve, user_code_errors
 from archlens.units import TORCH_SIZE_LIMIT
@@ -89,9 +89,7 @@ def profile_target(target: Target, *, engine: str | None = None, dtype: str = "f
                             hint="use --engine analytic or torch for a training step")
     if step is not None and getattr(target, "decode", None) is not None:
         raise ArchlensError("a training step has no decoding step", hint="drop --decode (or --step train)")
-    if step is not None and step.mixed_precision and dtype not in ("bfloat16", "float16"):
-        raise ArchlensError(f"mixed precision computes in a 16-bit dtype, not {dtype} (its fp32 master weights would "
-                            "copy fp32 weights)", hint="add --dtype bfloat16 (or float16)")
+    check_precision(step, dtype)
     if isinstance(target, ModuleTarget):
         with user_code_errors(target.label):  # a CancelledError from the user's code is one line too
             return _profile_module(target, engine or "torch", dtype, step)

@@ -71,7 +71,7 @@ class Report:
 
 def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str | None = None,
                     input_shape: tuple[int, ...] | None = None, inputs: Any = None, device: str = "meta",
-                    strict: bool = False, step: Any = None) -> list[Profiled]:
+                    strict: bool = False, step: Any = None, dtype: str = "float32") -> list[Profiled]:
     """Profile each target (as :func:`archlens.profile` does) and keep its spec: what ``archlens graph`` draws.
 
     >>> [item.profile.input_shape for item in profile_targets(["alexnet", "vgg11"], input_shape=(1, 3, 112, 112))]
@@ -86,7 +86,7 @@ def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str 
     for target in targets:
         resolved = resolve(target, options)
         spec = resolved.spec if isinstance(resolved, SpecTarget) else None
-        result = profile_target(resolved, engine=engine, step=step)
+        result = profile_target(resolved, engine=engine, step=step, dtype=dtype)
         profiled.append(Profiled(str(target), require_counted(result) if strict else result, spec))
     return profiled
 
@@ -94,7 +94,7 @@ def profile_targets(targets: Sequence[Any], *, train: bool = False, engine: str 
 def build_report(targets: Sequence[Any], *, title: str | None = None, train: bool = False,
                  limits: dict[str, Any] | None = None, engine: str | None = None,
                  input_shape: tuple[int, ...] | None = None, inputs: Any = None, device: str = "meta",
-                 strict: bool = False, progress: Callable[[str], None] | None = None, step_kind: Any = None,
+                 dtype: str = "float32", strict: bool = False, progress: Callable[[str], None] | None = None, step_kind: Any = None,
                  optimizer: str | None = None, mixed_precision: bool = False,
                  freeze: "Sequence[str] | str" = (), checkpoint: "Sequence[str] | str" = ()) -> Report:
     """Profile ``targets`` and gather every analysis that applies to them.
@@ -123,7 +123,7 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
     for target in targets:
         step(f"profile {target}")
         (profiled,) = profile_targets([target], train=train, engine=engine, input_shape=input_shape, inputs=inputs,
-                                      device=device, strict=strict, step=training)
+                                      device=device, strict=strict, step=training, dtype=dtype)
         result, spec = profiled.profile, profiled.spec
         budget_limits = merge_limits(spec_limits(spec.budget) if spec is not None else [], given)
         table1 = None
@@ -146,7 +146,7 @@ def build_report(targets: Sequence[Any], *, title: str | None = None, train: boo
 
         step("compare")
         comparison = Comparison(tuple(NetworkFigures.from_profile(s.profile) for s in sections), train=train,
-                                optimizer=training.optimizer if training is not None else None)
+                                optimizer=training.optimizer if training is not None else None, training=training)
     diffs: tuple[Any, ...] = ()
     if len(sections) > 1:
         from archlens.analysis.diff import diff_profiles, related

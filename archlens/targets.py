@@ -111,6 +111,10 @@ class ModuleTarget:
 Target = SpecTarget | ModuleTarget
 
 
+DEVICES = ("meta", "cpu")
+"""Where a module target runs: the meta device (shapes only, no weights) or the CPU (real random tensors)."""
+
+
 def resolve(target: Any, options: TargetOptions = TargetOptions()) -> Target:
     """What ``target`` is, with ``options`` applied: a :class:`SpecTarget` or a :class:`ModuleTarget`.
 
@@ -132,7 +136,15 @@ def resolve(target: Any, options: TargetOptions = TargetOptions()) -> Target:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < (option == "tokens")):
             least = "1" if option == "tokens" else "0"
             raise ArchlensError(f"--{option} must be an integer of at least {least}, got {value!r}")
+    if options.device not in DEVICES:
+        raise ArchlensError(f"unknown device {options.device!r}", hint=f"use one of {', '.join(DEVICES)}")
     module = _names_a_module(target) or _is_module_object(target)
+    if not module and options.inputs is not None:
+        raise ArchlensError("--input gives a module target's inputs; a spec's input is set by --input-shape",
+                            hint="use --input-shape N,C,H,W (or --tokens and --batch for a token input)")
+    if not module and options.device != "meta":
+        raise ArchlensError(f"--device {options.device} applies to module targets (pkg.module:callable); a spec is "
+                            "counted from its definition", hint="drop --device")
     if module and (options.tokens is not None or options.decode is not None):
         raise ArchlensError("--tokens and --decode apply to specs with a token input",
                             hint="a module target runs on --input-shape (token ids: its shape N,T)")

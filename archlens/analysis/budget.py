@@ -134,6 +134,8 @@ class BudgetReport(Result):
     checks: tuple[LimitCheck, ...]
     not_counted: tuple[tuple[str, int], ...] = ()
     """Ops the engine saw and could not count: the measured figures may be too low by what they do."""
+    training: Any = None
+    """The training step measured (:class:`~archlens.counting.training.TrainingStep`), or None: inference."""
 
     @property
     def ok(self) -> bool:
@@ -180,6 +182,8 @@ class BudgetReport(Result):
 
     def view(self) -> View:
         missing = (not_counted_text(self.network, self.not_counted),) if self.not_counted else ()
+        if self.training is not None:
+            missing = (Text("Measured on a training step: {options}", options=self.training.describe()),) + missing
         legend = conventions.BUDGET
         if any(item.quantity in TRAINING_QUANTITIES for item in self.checks):
             legend = f"{legend} {conventions.BUDGET_TRAINING}"
@@ -189,7 +193,8 @@ class BudgetReport(Result):
         return [item.to_dict() for item in self.checks]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"network": self.network, "ok": self.ok, "checks": self.records(),
+        step = {} if self.training is None else {"training": self.training.to_dict()}
+        return {"network": self.network, "ok": self.ok, "checks": self.records(), **step,
                 "not_counted": [{"op": op, "count": times} for op, times in self.not_counted]}
 
 
@@ -308,7 +313,8 @@ def evaluate(profile: Profile, limits: Iterable[Limit]) -> BudgetReport:
         for row in matched:
             measured = row.activation_bytes if limit.quantity == "activations" else getattr(row, limit.quantity)
             checks.append(LimitCheck(limit.quantity, limit.limit, measured, row.name, limit.scope, limit.source))
-    return BudgetReport(network=profile.name, checks=tuple(checks), not_counted=not_counted(profile))
+    return BudgetReport(network=profile.name, checks=tuple(checks), not_counted=not_counted(profile),
+                        training=profile.training)
 
 
 def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int | str | None" = None,
@@ -364,13 +370,18 @@ def check(target: Any, *, max_params: "int | str | None" = None, max_macs: "int 
     return evaluate(measured, limits)
 
 
-def implied_step(limits: Iterable[Limit], step: Any = None, **options: Any) -> Any:
+def implied_step(limits: Iterable[Limit], step: Any = None, *, hint: str = "add --step train", **options: Any) -> Any:
     """The training step a check or a fit profiles: ``step`` as given, or ``"train"`` when a limit holds a
-    training step's figures (:data:`TRAINING_QUANTITIES`), with ``options`` (optimizer, precision ...)."""
+    training step's figures (:data:`TRAINING_QUANTITIES`), with ``options`` (optimizer, precision ...);
+    ``hint`` says how to ask for a step when an option needs one and none is implied."""
     from archlens.counting.training import training_step
 
     if step is None and any(limit.quantity in TRAINING_QUANTITIES for limit in limits):
         step = "train"
+    if step is None:
+        given = [name for name, value in options.items() if value]
+        if given:
+            raise ArchlensError(f"--{given[0].replace('_', '-')} applies to a training step", hint=hint)
     return training_step(step, **options)
 
 

@@ -116,6 +116,8 @@ class Comparison(Result):
     """A training step's optimizer (``adamw`` ...): the networks are compared on a training step; None: not."""
     decode: int | None = None
     """A decoding step after a key-value cache of this many tokens; None: not."""
+    training: Any = None
+    """The training step's options (:class:`~archlens.counting.training.TrainingStep`) when compared on one."""
 
     @property
     def baseline(self) -> NetworkFigures:
@@ -174,7 +176,8 @@ class Comparison(Result):
         columns = (Column(""), *(Column(net.name, align="right") for net in nets))
         mode = "training mode" if self.train else "inference"
         if self.optimizer is not None:
-            mode = Text("training step, {optimizer}", optimizer=OPTIMIZERS[self.optimizer].title)
+            mode = Text("training step, {options}", options=self.training.describe() if self.training is not None
+                        else OPTIMIZERS[self.optimizer].title)
         if self.decode is not None:
             mode = Text("decoding step after a KV cache of {tokens:,} tokens", tokens=self.decode)
         title = Text("Compared with {base} ({mode}; ratios are network / {base})", base=base, mode=mode)
@@ -191,6 +194,8 @@ class Comparison(Result):
         for row, network in zip(networks, self.networks):
             row["not_counted"] = [{"op": op, "count": times} for op, times in network.not_counted]
         step = {} if self.optimizer is None else {"optimizer": self.optimizer}
+        if self.training is not None:
+            step["training"] = self.training.to_dict()
         decode = {} if self.decode is None else {"decode": self.decode}
         return {"baseline": self.baseline.name, "train": self.train, **step, **decode, "networks": networks}
 
@@ -232,7 +237,7 @@ def comparison(targets: Iterable[Any], *, train: bool = False, batch: int | None
                                                     inputs=inputs, device=device, strict=strict, step=training))
                 for target in targets]
     return Comparison(networks=tuple(networks), train=train or training is not None,
-                      optimizer=training.optimizer if training is not None else None, decode=decode)
+                      optimizer=training.optimizer if training is not None else None, decode=decode, training=training)
 
 
 def compare(*targets: Any, train: bool = False, batch: int | None = None, dtype: str = "float32",

@@ -40,6 +40,7 @@ from archlens.analysis.budget import (
     network_limits,
     spec_limits,
 )
+from archlens.counting.training import check_precision
 from archlens.errors import ArchlensError, BudgetExceeded, ShapeError, SpecError
 from archlens.spec.schema import BlockBudget, Budget, NetworkSpec
 from archlens.tables import Result, Text, View
@@ -281,7 +282,9 @@ def fit(target: Any, *, vary: str = "width", max_params: "int | str | None" = No
                            max_activations=max_activations, max_depth=max_depth, max_train_macs=max_train_macs,
                            max_train_memory=max_train_memory) + block_limits(blocks)
     limits = merge_limits(spec_limits(spec.budget), given)
-    training = implied_step(limits, step, optimizer=optimizer, mixed_precision=mixed_precision)
+    training = implied_step(limits, step, optimizer=optimizer, mixed_precision=mixed_precision,
+                            hint="give --max-train-macs or --max-train-memory: fit holds a training step to them")
+    check_precision(training, dtype)
     if not limits:
         raise ArchlensError(f"no budget to fit {spec.name} to",
                             hint="give a limit (--max-macs 1.5G, --max-params 7M, ...) or a budget: section")

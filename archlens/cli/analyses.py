@@ -65,6 +65,7 @@ def compare_command(
     batch: BatchOpt = None,
     tokens: TokensOpt = None,
     decode: DecodeOpt = None,
+    dtype: DtypeOpt = "float32",
     input: InputOpt = None,
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
@@ -83,8 +84,8 @@ def compare_command(
     from archlens.analysis.compare import comparison
 
     result = comparison(targets, train=train, engine=engine_name(engine), input_shape=input_shape_of(input_shape),
-                        batch=batch, tokens=tokens, decode=decode, inputs=inputs_of(input), device=device,
-                        strict=strict, **training_options(step, optimizer, mixed_precision, freeze, checkpoint))
+                        batch=batch, tokens=tokens, decode=decode, dtype=dtype, inputs=inputs_of(input),
+                        device=device, strict=strict, **training_options(step, optimizer, mixed_precision, freeze, checkpoint))
     emit(result.render(chosen.value), output)
 
 
@@ -188,6 +189,7 @@ def fit_command(
                                                                   "multiple of this.")] = 8,
     train: TrainOpt = False,
     batch: BatchOpt = None,
+    dtype: DtypeOpt = "float32",
     optimizer: OptimizerOpt = None,
     mixed_precision: MixedPrecisionOpt = False,
     format: Annotated[FitFormat, typer.Option("--format", "-f", help="yaml: the fitted spec; json: the spec "
@@ -199,7 +201,7 @@ def fit_command(
 
     result = fit(target, vary=vary.value, **limits(max_params, max_macs, max_flops, max_activations, max_depth,
                                                    max_train_macs, max_train_memory),
-                 blocks=blocks(block), divisor=divisor, train=train, batch=batch or 1,
+                 blocks=blocks(block), divisor=divisor, train=train, batch=batch or 1, dtype=dtype,
                  optimizer=optimizer.value if optimizer is not None else None, mixed_precision=mixed_precision)
     summary = [str(line) for line in result.summary()]
     for line in summary:

@@ -12,6 +12,7 @@ from archlens.cli.app import app
 from archlens.cli.options import (
     CheckpointOpt,
     DeviceOpt,
+    DtypeOpt,
     EngineOpt,
     FreezeOpt,
     InputOpt,
@@ -104,6 +105,7 @@ def report_command(
     max_depth: MaxDepthOpt = None,
     engine: EngineOpt = None,
     input_shape: InputShapeOpt = None,
+    dtype: DtypeOpt = "float32",
     input: InputOpt = None,
     device: DeviceOpt = "meta",
     strict: StrictOpt = False,
@@ -121,7 +123,7 @@ def report_command(
         report = build_report(targets, title=title, train=train,
                               limits=limits(max_params, max_macs, max_flops, max_activations, max_depth),
                               engine=engine_name(engine), input_shape=input_shape_of(input_shape),
-                              inputs=inputs_of(input), device=device, strict=strict, progress=progress,
+                              dtype=dtype, inputs=inputs_of(input), device=device, strict=strict, progress=progress,
                               **report_step(training_options(step, optimizer, mixed_precision, freeze, checkpoint)))
         if fmt == "html":
             from archlens.outputs import write_atomic

@@ -125,9 +125,11 @@ def profile_command(
 
     shape = input_shape_of(input_shape)
     if paper:
-        if shape is not None or batch is not None or train or engine is not None or tokens or decode is not None:
+        training = step is not None or optimizer is not None or mixed_precision or freeze or checkpoint
+        if (shape is not None or batch is not None or train or engine is not None or tokens or decode is not None
+                or input or training):
             raise ArchlensError("--paper compares Table 1 with the spec as published (224x224, batch 1, inference)",
-                                hint="drop --input-shape, --batch, --train and --engine")
+                                hint="drop --input-shape, --batch, --train, --step and --engine")
         from archlens.analysis.table1 import reproduce_table1
 
         emit(reproduce_table1(target).render(chosen.value), output)

@@ -193,6 +193,8 @@ def inputs_of(texts: Optional[list[str]]) -> Any:
         elif not name.isidentifier():
             raise ArchlensError(f"--input {shown(text)}: {shown(name)} is not a parameter name", hint=INPUT_FORM)
         shape_text, colon, dtype = rest.partition(":")
+        if colon and not dtype:
+            raise ArchlensError(f"--input {shown(text)} has ':' but no dtype", hint=INPUT_FORM)
         shape = input_shape_of(shape_text, "--input") if shape_text else None
         if shape is None:
             raise ArchlensError(f"--input {shown(text)} has no shape", hint=INPUT_FORM)

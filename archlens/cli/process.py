@@ -19,6 +19,7 @@ import typer
 
 from archlens.cli.app import app
 from archlens.errors import ArchlensError
+from archlens.outputs import checked_before_writing
 from archlens.cli.isolation import FORWARDED_SIGNALS, RunIsolated
 
 STOP_SIGNALS = FORWARDED_SIGNALS
@@ -49,7 +50,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     debug = "--debug" in original
     args = [arg for arg in original if arg != "--debug"]
     _tolerate_narrow_encodings()
-    with _stop_signals_raise() as received:
+    def not_stopped() -> None:  # a stop signal the module's code swallowed still stops every write
+        if received:
+            raise Stopped(received[0])
+
+    with _stop_signals_raise() as received, checked_before_writing(not_stopped):
         try:
             code = _run(args, original, debug, received)
         except KeyboardInterrupt:  # a signal in the instant after the command's own handling

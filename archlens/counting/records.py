@@ -33,12 +33,14 @@ STEP_COLUMNS = (
     Column("Other ops", "int", "right"), Column("Optimizer ops", "int", "right"),
     Column("Saved", "bytes", "right"), Column("Step MACs %", "share", "right"),
 )
-"""A training step's table: backward MACs include a checkpointed block's recomputed forward; other ops are
-the forward's and the backward's; saved: the activations a layer keeps for the backward pass."""
+"""A training step's table (with checkpointed blocks, a column of their recomputed forward MACs after the
+backward's: :data:`RECOMPUTE_COLUMN`); other ops are the forward's and the backward's (and the recomputed
+forward's); saved: the activations a layer keeps for the backward pass."""
+RECOMPUTE_COLUMN = Column("Recomputed MACs", "int", "right")
 STEP_LEGEND = (
     "Backward MACs: the products of the backward pass (each operand's gradient that is needed: none for the "
-    "network's input, none for frozen weights) and a checkpointed block's forward again; other ops: forward and "
-    "backward; optimizer ops: elementwise, per trainable parameter; saved: activations autograd keeps for the "
+    "network's input, none for frozen weights); recomputed MACs: a checkpointed block's forward again; other ops: "
+    "forward and backward; optimizer ops: elementwise, per trainable parameter; saved: activations autograd keeps for the "
     "backward pass, each storage once (README: what a training step costs)."
 )
 STEP_JSON = (
@@ -359,19 +361,22 @@ class Profile(Result):
         step = self.step
         per_parameter = OPTIMIZERS[self.training.optimizer].ops
         total_macs = step.macs
+        recomputed = bool(self.training.checkpoint)  # a column of its own, as in JSON (recompute_macs)
         rows = []
         for layer in self.rollup(depth):
             figures = layer.step or StepStats()
             macs = layer.macs + figures.backward.macs + figures.recompute.macs
-            rows.append((layer.name, layer.kind, layer.output_shape, layer.params, layer.macs,
-                         figures.backward.macs + figures.recompute.macs,
+            rows.append((layer.name, layer.kind, layer.output_shape, layer.params, layer.macs, figures.backward.macs,
+                         *((figures.recompute.macs,) if recomputed else ()),
                          layer.other_ops + figures.backward.other_ops + figures.recompute.other_ops,
                          figures.trainable * per_parameter, figures.saved_bytes,
                          macs / total_macs if total_macs else 0.0))
-        total = ("Total", None, None, self.totals.params, step.forward.macs, step.backward.macs + step.recompute.macs,
+        total = ("Total", None, None, self.totals.params, step.forward.macs, step.backward.macs,
+                 *((step.recompute.macs,) if recomputed else ()),
                  step.forward.other_ops + step.backward.other_ops + step.recompute.other_ops,
                  step.optimizer_ops.elementwise_ops, step.saved_activations, 1.0 if total_macs else 0.0)
-        table = Table(self.heading(), STEP_COLUMNS, tuple(rows), total=total)
+        columns = STEP_COLUMNS[:6] + (RECOMPUTE_COLUMN,) + STEP_COLUMNS[6:] if recomputed else STEP_COLUMNS
+        table = Table(self.heading(), columns, tuple(rows), total=total)
         return View((table,), summary=self.summary(), legend=STEP_LEGEND)
 
     def step_summary(self) -> tuple[Text, ...]:

@@ -157,6 +157,21 @@ class TrainingStep:
         return {"optimizer": self.optimizer, "mixed_precision": self.mixed_precision, "freeze": list(self.freeze),
                 "checkpoint": list(self.checkpoint)}
 
+    def describe(self) -> str:
+        """The options in words, as a comparison's title and a check's summary name them.
+
+        >>> TrainingStep(optimizer="sgd", freeze=("conv1",), checkpoint=("layer1", "layer2")).describe()
+        'SGD, frozen conv1, checkpointed layer1, layer2'
+        """
+        parts = [OPTIMIZERS[self.optimizer].title]
+        if self.mixed_precision:
+            parts.append("mixed precision")
+        if self.freeze:
+            parts.append("frozen " + ", ".join(self.freeze))
+        if self.checkpoint:
+            parts.append("checkpointed " + ", ".join(self.checkpoint))
+        return ", ".join(parts)
+
 
 TRAINING_DTYPES = ("float32", "bfloat16", "float16", "float64")
 """The dtypes a training step runs in (weights, gradients, activations; with mixed precision the compute dtype)."""
@@ -190,6 +205,14 @@ def training_step(step: "str | TrainingStep | None", *, optimizer: str | None = 
     return TrainingStep(optimizer=optimizer or "adamw", mixed_precision=mixed_precision,
                         freeze=tuple([freeze] if isinstance(freeze, str) else freeze),
                         checkpoint=tuple([checkpoint] if isinstance(checkpoint, str) else checkpoint))
+
+
+def check_precision(step: "TrainingStep | None", dtype: str) -> None:
+    """Mixed precision computes in a 16-bit dtype; at float32 its fp32 master weights would only copy the
+    weights, so the combination is refused (one line, exit 2)."""
+    if step is not None and step.mixed_precision and dtype not in ("bfloat16", "float16"):
+        raise ArchlensError(f"mixed precision computes in a 16-bit dtype, not {dtype} (its fp32 master weights would "
+                            "copy fp32 weights)", hint="add --dtype bfloat16 (or float16)")
 
 
 def matches(name: str, patterns: Iterable[str]) -> bool:

@@ -205,14 +205,16 @@ def attention_rule(q_shape: Shape, k_shape: Shape, rotary: bool):
 
     As autograd runs PyTorch's reference path (:func:`archlens.counting.formulas.attention_backward`), it
     keeps the scaled queries, the scaled keys and the values (each copied: expanded to the query heads and
-    made contiguous for the batched products; with a single head the values are a view of their
-    projection, which is kept whole) and the softmax's probabilities, and with rotary embedding
+    made contiguous for the batched products; with a single head or a batch of one the values are a
+    view of their projection, which is kept whole) and the softmax's probabilities, and with rotary embedding
     the cosine and sine tables (the first layer to use them)."""
     from archlens.layers.gradients import Effects
 
     batch, heads, length, embed = q_shape
     source = k_shape[2]
-    single = heads == 1 and k_shape[1] == 1  # the values need no copy: a view of their projection is kept
+    # the values need no copy when their (batch, heads) dimensions fold into one without it: a single
+    # head, or a batch of one (and no key-value heads to expand); a view of their projection is kept
+    single = k_shape[1] == heads and (heads == 1 or batch == 1)
     kept = F.numel(q_shape) + (1 if single else 2) * batch * heads * source * embed + batch * heads * length * source
 
     def rule(record, grads):

@@ -150,11 +150,13 @@ class ClassToken(LayerType):
         return out
 
     def backward(self, record, grads):
-        """Nothing kept; the tokens' gradient sums their slice of the gradient over the batch (``pool_ops``)."""
+        """Nothing kept; the tokens' gradient sums their slice of the gradient over the batch (``pool_ops``):
+        none at a batch of one, where the expand's gradient is the slice itself."""
         from archlens.layers.gradients import Effects
 
         batch, _, features = record.input_shape
-        return Effects(F.OpCount(pool_ops=batch * self.tokens * features) if grads.weight else F.ZERO)
+        summed = grads.weight and batch > 1
+        return Effects(F.OpCount(pool_ops=batch * self.tokens * features) if summed else F.ZERO)
 
     def build(self, builder, name: str, shape: Shape):
         from archlens.layers.modules import ClassToken as Module

@@ -86,6 +86,7 @@ def test_several_typed_and_keyword_inputs(in_module_folder, capfd):
     (["--input", "mask=2,16", "--input", "2,16:int64"], "inputs in order come before inputs by name"),
     (["--input", "2-x=2,16"], "'2-x' is not a parameter name"),
     (["--input", "mask="], "has no shape"),
+    (["--input", "2,16:"], "has ':' but no dtype"),
 ])
 def test_input_mistakes_are_one_line(in_module_folder, capfd, args, message):
     code, out, err = run(capfd, "profile", "mynets:Tagger", *args)
@@ -120,3 +121,17 @@ def test_device_cpu_for_work_that_depends_on_values(in_module_folder, capfd):
     assert code == 0
     # every row passes the test (x > -100 for random normal values): 3 rows x 4 x 4
     assert json.loads(out)["totals"]["macs"] == 3 * 4 * 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["profile", "resnet18", "--input", "1,3,32,32"],
+     "--input gives a module target's inputs; a spec's input is set by --input-shape"),
+    (["check", "resnet18", "--input", "1,3,32,32", "--max-macs", "100M"],
+     "--input gives a module target's inputs; a spec's input is set by --input-shape"),
+    (["profile", "resnet18", "--device", "banana"], "unknown device 'banana'; use one of meta, cpu"),
+    (["compare", "resnet18", "alexnet", "--device", "cpu"], "--device cpu applies to module targets"),
+])
+def test_module_options_on_a_spec_are_refused_not_ignored(capfd, args, message):
+    """A spec took --input and --device and measured at its own input (resnet18 at 224x224, 1.8 G MACs)."""
+    code, out, err = run(capfd, *args)
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1 and message in err

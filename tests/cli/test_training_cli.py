@@ -141,3 +141,64 @@ def test_a_pattern_that_names_no_module_is_an_error_for_a_module_target_too():
         archlens.profile(module, input_shape=(2, 4), step="train", freeze="conv*")
     frozen = archlens.profile(module, input_shape=(2, 4), step="train", freeze="0")
     assert frozen.step.trainable == 4 * 2 + 2  # the second linear's weight and bias
+
+
+def test_what_a_check_and_a_comparison_measured_is_said(capsys):
+    """A CI artifact names the step's options: check and compare said only the optimizer, or nothing."""
+    code, out, _ = run(capsys, "check", "resnet18", "--max-train-memory", "1GiB", "--freeze", "conv1",
+                       "--checkpoint", "layer1", "--optimizer", "sgd", "-f", "json")
+    assert code == 0
+    assert json.loads(out)["training"] == {"optimizer": "sgd", "mixed_precision": False, "freeze": ["conv1"],
+                                           "checkpoint": ["layer1"]}
+    code, out, _ = run(capsys, "check", "resnet18", "--max-train-memory", "1GiB", "--freeze", "conv1")
+    assert "Measured on a training step: AdamW, frozen conv1" in out
+    code, out, _ = run(capsys, "compare", "resnet18", "resnet34", "--step", "train", "--freeze", "conv1")
+    assert out.splitlines()[0] == ("Compared with resnet18 (training step, AdamW, frozen conv1; ratios are network "
+                                   "/ resnet18)")
+
+
+def test_recomputed_macs_have_their_own_column_as_in_json(capsys):
+    """The table's backward column held the recomputed forward too; JSON, CSV, compare and the report's
+    cards do not. ResNet-18's layer1 by hand: 4 convolutions of 64 x 64 x 3 x 3 on 56 x 56, 115,605,504
+    MACs each, 462,422,016 in all, run again in the backward pass."""
+    code, out, _ = run(capsys, "profile", "resnet18", "--step", "train", "--checkpoint", "layer1", "--depth", "1",
+                       "-f", "json")
+    layer1 = next(layer for layer in json.loads(out)["layers"] if layer["name"] == "layer1")
+    assert layer1["recompute_macs"] == 4 * 64 * 64 * 9 * 56 * 56 == 462_422_016
+    code, out, _ = run(capsys, "profile", "resnet18", "--step", "train", "--checkpoint", "layer1")
+    header = out.splitlines()[2].split()
+    assert header[5:10] == ["Forward", "MACs", "Backward", "MACs", "Recomputed"]
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["layer1"])
+    assert row[5:7] == [f"{layer1['backward_macs']:,}", "462,422,016"]
+    code, out, _ = run(capsys, "profile", "resnet18", "--step", "train")
+    assert "Recomputed" not in out  # no checkpointing: no such column
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fit", "resnet18", "--max-train-memory", "200MiB", "--mixed-precision"],
+     "mixed precision computes in a 16-bit dtype, not float32"),
+    (["fit", "resnet18", "--max-macs", "1G", "--optimizer", "sgd"],
+     "--optimizer applies to a training step; give --max-train-macs or --max-train-memory"),
+    (["profile", "googlenet", "--step", "train", "--paper"], "--paper compares Table 1 with the spec as published"),
+    (["profile", "googlenet", "--paper", "--freeze", "nomatch*"], "--paper compares Table 1"),
+])
+def test_training_options_that_cannot_apply_are_refused(capsys, args, message):
+    code, out, err = run(capsys, *args)
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1 and message in err
+
+
+def test_compare_report_and_fit_take_the_dtype_mixed_precision_needs(capsys, tmp_path):
+    """bfloat16 with fp32 master weights: 2 + 2 bytes a parameter for weights and gradients, 12 for AdamW's
+    states and the master copy (resnet18: 11,689,512 parameters in 62 tensors)."""
+    code, out, _ = run(capsys, "compare", "resnet18", "resnet34", "--step", "train", "--dtype", "bfloat16",
+                       "--mixed-precision", "-f", "json")
+    assert code == 0
+    assert json.loads(out)["training"]["mixed_precision"] is True
+    code, _, _ = run(capsys, "report", "resnet18", "--step", "train", "--dtype", "bfloat16", "--mixed-precision",
+                     "-o", str(tmp_path / "r.md"))
+    assert code == 0
+    params = 11_689_512
+    assert f"optimizer state {round((12 * params + 4 * 62) / 2**20, 2)} MiB" in (tmp_path / "r.md").read_text()
+    code, out, err = run(capsys, "fit", "resnet18", "--max-train-memory", "200MiB", "--dtype", "bfloat16",
+                         "--mixed-precision")
+    assert code == 0 and "resnet18-w" in err

@@ -143,7 +143,7 @@ SWALLOWER = textwrap.dedent("""
         return render(*args)
 
     networks.render_profile = swallowing
-    sys.exit(main(["profile", "googlenet"]))
+    sys.exit(main(["profile", "googlenet", *sys.argv[1:]]))
 """)
 
 
@@ -156,6 +156,20 @@ def test_a_run_whose_stop_signal_was_swallowed_does_not_exit_0(tmp_path):
     code, out, err = finish(child)
     assert code == 143
     assert err.splitlines() == ["archlens: stopped by SIGTERM"]
+
+
+def test_a_swallowed_stop_signal_still_leaves_the_output_file_as_it_was(tmp_path):
+    """The run goes on after the swallowed signal, but nothing is written: the earlier file stays, no
+    temporary file remains, and there is no "wrote" line."""
+    (tmp_path / "out.json").write_text("OLD\n")
+    child = start(SWALLOWER, "-f", "json", "-o", "out.json", cwd=tmp_path)
+    wait_for(lambda: (tmp_path / "started").exists(), child)
+    child.send_signal(signal.SIGTERM)
+    code, out, err = finish(child)
+    assert code == 143
+    assert err.splitlines() == ["archlens: stopped by SIGTERM"]
+    assert (tmp_path / "out.json").read_text() == "OLD\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "started"]
 
 
 def test_the_handlers_are_restored_after_main(capsys):

@@ -60,16 +60,13 @@ from archlens.counting.torch.step import StepTracking, freeze
 from archlens.counting.torch.tracker import ROOT, CannotRunOnMeta, Tracker, Tree
 from archlens.counting.training import TRAINING_DTYPES, TrainingStep, check_patterns
 from archlens.errors import ArchlensError, TargetError, UncountedOps
+from archlens.targets import DEVICES
 from archlens.units import TORCH_SIZE_LIMIT, format_bytes
 
 __all__ = ["DEVICES", "ROOT", "Inputs", "TensorSpec", "UncountedOps", "materialize", "profile_module",
            "require_counted", "user_code"]
 
 logger = logging.getLogger(__name__)
-
-DEVICES = ("meta", "cpu")
-"""Where the torch engine runs a module: ``meta`` (shapes only, nothing allocated) or ``cpu`` (real
-random tensors and allocated weights, for ops whose output depends on the values)."""
 
 
 class TensorSpec(NamedTuple):
