@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, Sequence
 
 from archlens.counting.formulas import OpCount
+from archlens.counting.training import segment_of
 from archlens.errors import SpecError
 from archlens.layers.base import Depth, LayerType, Shape, TokenGrid, with_grid_of
 
@@ -348,6 +349,8 @@ class _Run:
             return False
         if not (step.options.freeze or step.options.checkpoint):
             return True
+        if step.options.checkpoint and segment_of(self.qualified, step.options.checkpoint) not in (None, self.qualified):
+            return False  # inside a larger checkpointed block the first may hold that block's kept input: walk each
         if self.names is None:
             names: list[str] = []
             for items, (start, stop) in ((walker.records, self.records), (walker.groups, self.groups)):
