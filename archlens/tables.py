@@ -24,6 +24,7 @@ its plain text (``_repr_pretty_``), all through that registry.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
@@ -133,18 +134,22 @@ def render(result: Any, fmt: str, **options: Any) -> str:
     return renderer(result, **options)
 
 
-class Result:
-    """What every result has: ``view``/``records``/``to_dict`` (its own), and, through the registered
-    renderers, ``render(fmt)``, ``to_json()``, ``str()`` (the terminal table) and notebook HTML."""
+class Result(ABC):
+    """What every result has: ``view``/``records``/``to_dict`` (its own: a class missing one cannot be
+    made), and, through the registered renderers, ``render(fmt)``, ``to_json()``, ``str()`` (the
+    terminal table) and notebook HTML."""
 
+    @abstractmethod
     def view(self, **options: Any) -> View:
-        raise NotImplementedError
+        """Its tables, summary lines and legend, as data."""
 
+    @abstractmethod
     def records(self, **options: Any) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Flat records, one a row (CSV)."""
 
+    @abstractmethod
     def to_dict(self, **options: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        """Plain data (JSON)."""
 
     def render(self, fmt: str = "table", **options: Any) -> str:
         """This result as ``table``, ``markdown``, ``csv``, ``json`` or ``html`` text."""

@@ -73,17 +73,24 @@ def analytic_in_process(name: str, repeat: int, rounds: int) -> dict:
             "flop_counter_macs": macs}
 
 
-def cold_cli(name: str, repeat: int) -> dict:
+def cold_cli_times(target: str, runs: int) -> tuple[list[float], list[str]]:
+    """Wall-clock seconds of ``archlens profile TARGET`` in a fresh process, ``runs`` times after one
+    untimed run (bytecode caches warm), and the command."""
     script = Path(sys.executable).with_name("archlens")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "archlens"]
-    command += ["profile", name]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
-    subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)  # bytecode cache warm
+    command += ["profile", target]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)
     times = []
-    for _ in range(repeat):
+    for _ in range(runs):
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)
         times.append(time.perf_counter() - start)
+    return times, command
+
+
+def cold_cli(name: str, repeat: int) -> dict:
+    times, command = cold_cli_times(name, repeat)
     return {"what": f"`archlens profile {name}`, cold process, wall clock", "median_s": statistics.median(times),
             "target_s": 0.5, "runs": repeat, "command": " ".join(Path(command[0]).name if i == 0 else part
                                                                   for i, part in enumerate(command))}

@@ -114,16 +114,9 @@ def child(target: str, tool: str, runs: int, timeout: int = 900) -> dict:
 
 
 def cold_cli(target: str, runs: int) -> dict:
-    script = Path(sys.executable).with_name("archlens")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "archlens"]
-    command += ["profile", target]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)  # bytecode cache warm
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)
-        times.append(time.perf_counter() - began)
+    from profile_speed import cold_cli_times
+
+    times, _ = cold_cli_times(target, runs)
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": runs}
 
 

@@ -37,6 +37,10 @@ def register(cls: type[LayerType]) -> type[LayerType]:
     name = field.default
     if name in LAYER_TYPES and LAYER_TYPES[name] is not cls:
         raise ValueError(f"layer type {name!r} is registered twice ({LAYER_TYPES[name].__name__} and {cls.__name__})")
+    if cls.macro and cls.expand is LayerType.expand:
+        raise TypeError(f"{cls.__name__} is a macro (macro = True) but does not define expand()")
+    if not cls.macro and cls.infer is LayerType.infer and cls.forward is LayerType.forward:
+        raise TypeError(f"{cls.__name__} defines neither infer() (a primitive) nor forward() (a container)")
     LAYER_TYPES[name] = cls
     cls.leaf = cls.forward is LayerType.forward and not cls.macro
     if not cls.__pydantic_complete__ and cls not in _CONTAINERS:  # it refers to AnyLayer: a container

@@ -102,9 +102,14 @@ class LayerType(Model):
         return self, out, depth
 
     def infer(self, walker: "Walker", name: str, shape: Shape) -> Shape:
+        """A primitive's output shape (its record made through ``walker``). A type defines this or
+        :meth:`forward`; :func:`archlens.layers.register` refuses one that defines neither, so this body
+        is only reached by an unregistered subclass."""
         raise NotImplementedError(f"{type(self).__name__} implements neither infer nor forward")
 
     def expand(self, walker: "Walker", name: str, shape: Shape, where: str) -> "LayerType":
+        """A macro's primitives and containers (``macro = True``; :func:`archlens.layers.register` refuses a
+        macro without it, so this body is only reached by calling it on a type that is not a macro)."""
         raise NotImplementedError(f"{type(self).__name__} is not a macro")
 
     # --- the tree ---

@@ -49,3 +49,24 @@ def test_a_second_type_of_the_same_name_is_refused(elu_type):
 
     with pytest.raises(ValueError, match="layer type 'elu' is registered twice"):
         register(Again)
+
+
+def test_a_type_without_its_part_of_the_contract_is_refused_at_registration():
+    """A primitive defines infer(), a container forward(), a macro expand(): missing, the type was
+    registered and failed only when a spec used it (NotImplementedError, exit 3)."""
+    from typing import Literal
+
+    from archlens.layers.base import LayerType
+
+    class Nothing(LayerType):
+        type: Literal["nothing_defined"] = "nothing_defined"
+
+    class HalfMacro(LayerType):
+        type: Literal["half_macro"] = "half_macro"
+        macro = True
+
+    with pytest.raises(TypeError, match="Nothing defines neither infer\\(\\) \\(a primitive\\) nor forward\\(\\)"):
+        register(Nothing)
+    with pytest.raises(TypeError, match="HalfMacro is a macro \\(macro = True\\) but does not define expand\\(\\)"):
+        register(HalfMacro)
+    assert "nothing_defined" not in LAYER_TYPES and "half_macro" not in LAYER_TYPES
